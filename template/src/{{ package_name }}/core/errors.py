@@ -1,0 +1,131 @@
+"""Domain errors and the handlers that turn every error into the contract's one JSON shape."""
+
+import logging
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+class AppError(Exception):
+    """An error a client can act on; subclasses fix the status, the code and the message."""
+
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    message: ClassVar[str] = "The request cannot be processed."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.detail = message or self.message
+        self.details = details
+        self.headers = headers
+        super().__init__(self.detail)
+
+
+class NotFoundError(AppError):
+    status_code = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class ConflictError(AppError):
+    status_code = 409
+    code = "conflict"
+    message = "The request conflicts with the current state."
+
+
+class ServiceUnavailableError(AppError):
+    status_code = 503
+    code = "service_unavailable"
+    message = "The service is temporarily unavailable; try again shortly."
+
+
+class DatabaseUnavailableError(ServiceUnavailableError):
+    code = "database_unavailable"
+    message = "The database is unavailable; try again shortly."
+
+
+class DatabaseBusyError(ServiceUnavailableError):
+    code = "database_busy"
+    message = "The service is busy; try again shortly."
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_response(exc: Exception) -> JSONResponse:
+    """The contract's response for any exception; the unexpected ones reveal nothing."""
+    match exc:
+        case AppError():
+            return JSONResponse(
+                error_body(exc.code, exc.detail, exc.details),
+                status_code=exc.status_code,
+                headers=exc.headers,
+            )
+        case RequestValidationError():
+            # Where, what and why only: the offending input may be a password, so never echo it.
+            details = [
+                {
+                    "field": ".".join(str(part) for part in error["loc"]),
+                    "message": error["msg"],
+                    "type": error["type"],
+                }
+                for error in exc.errors()
+            ]
+            body = error_body("validation_error", "The request is invalid.", details)
+            return JSONResponse(body, status_code=422)
+        case StarletteHTTPException():
+            code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+            message = exc.detail if isinstance(exc.detail, str) else "The request is invalid."
+            return JSONResponse(
+                error_body(code, message), status_code=exc.status_code, headers=exc.headers
+            )
+        case PoolTimeoutError():
+            logger.warning("no database connection free within the pool timeout")
+            return error_response(DatabaseBusyError(headers={"Retry-After": "1"}))
+        case OperationalError():
+            logger.warning("database unavailable: %s", type(exc.orig).__name__)
+            return error_response(DatabaseUnavailableError(headers={"Retry-After": "5"}))
+        case _:
+            body = error_body("internal_error", "An unexpected error occurred.")
+            return JSONResponse(body, status_code=500)
+
+
+async def _handle(_: Request, exc: Exception) -> JSONResponse:
+    return error_response(exc)
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    """Unexpected errors are answered by `RequestContextMiddleware`, which also logs them."""
+    for handled in (
+        AppError,
+        RequestValidationError,
+        StarletteHTTPException,
+        PoolTimeoutError,
+        OperationalError,
+    ):
+        app.add_exception_handler(handled, _handle)

@@ -1,0 +1,56 @@
+"""Password hashing: Argon2id for new hashes, bcrypt only to verify hashes brought from elsewhere.
+
+Hashing is CPU-bound and deliberately slow, so it runs in a small thread pool: the event loop
+keeps serving other requests, and a storm of logins queues here instead of exhausting memory.
+"""
+
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from pwdlib.hashers.bcrypt import BcryptHasher
+
+# OWASP's minimum for Argon2id: 19 MiB of memory, two passes, one lane.
+ARGON2_MEMORY_KIB = 19 * 1024
+ARGON2_TIME_COST = 2
+ARGON2_PARALLELISM = 1
+
+_password_hash = PasswordHash(
+    (
+        Argon2Hasher(
+            memory_cost=ARGON2_MEMORY_KIB,
+            time_cost=ARGON2_TIME_COST,
+            parallelism=ARGON2_PARALLELISM,
+        ),
+        BcryptHasher(),
+    )
+)
+_hashing_pool = ThreadPoolExecutor(
+    max_workers=os.cpu_count() or 1, thread_name_prefix="password-hashing"
+)
+
+
+async def hash_password(password: str) -> str:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_hashing_pool, _password_hash.hash, password)
+
+
+async def verify_password(password: str, password_hash: str) -> tuple[bool, str | None]:
+    """Whether the password matches, and a new hash when the stored one is outdated."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        _hashing_pool, _password_hash.verify_and_update, password, password_hash
+    )
+
+
+@cache
+def _dummy_hash() -> str:
+    return _password_hash.hash("not a real password, only burns the same time")
+
+
+async def burn_verification_time(password: str) -> None:
+    """Verify against a dummy hash, so that an unknown account costs what a known one does."""
+    await verify_password(password, _dummy_hash())

@@ -1,0 +1,32 @@
+"""What the service builds once at start-up and shares between requests."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from .config import Settings
+from .db import create_engine, create_sessionmaker
+from .redis import create_redis
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    redis: "Redis"
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    """Connections are opened lazily by the pools, so start-up does not wait on the network."""
+    engine = create_engine(settings)
+    redis = create_redis(settings)
+    try:
+        yield Resources(settings, engine, create_sessionmaker(engine), redis)
+    finally:
+        await redis.aclose()
+        await engine.dispose()
