@@ -1,0 +1,154 @@
+"""Shared fixtures: variants as data, one rendered project and virtualenv per variant."""
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+
+from .services import REDIS_URL, check_services
+
+TEMPLATE_ROOT = Path(__file__).parent.parent
+VARIANTS_FILE = Path(__file__).parent / "variants.json"
+FEATURES = ("celery", "two_factor", "teams")
+
+#: The answers every rendered variant shares; the variant adds its own.
+BASE_ANSWERS = {"project_name": "Acme Orders", "author_email": "team@example.com"}
+PACKAGE = "acme_orders"
+
+
+@dataclass(frozen=True)
+class Variant:
+    id: str
+    database: str
+    celery: bool
+    two_factor: bool
+    teams: bool
+    python_version: str
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        return {
+            **BASE_ANSWERS,
+            "database": self.database,
+            "celery": self.celery,
+            "two_factor": self.two_factor,
+            "teams": self.teams,
+            "python_version": self.python_version,
+        }
+
+
+VARIANTS = [Variant(**row) for row in json.loads(VARIANTS_FILE.read_text())]
+
+
+def variant_params() -> list[Any]:
+    """One param per variant, grouped so that xdist runs a variant's tests on one worker."""
+    return [
+        pytest.param(variant, id=variant.id, marks=pytest.mark.xdist_group(variant.id))
+        for variant in VARIANTS
+    ]
+
+
+def render(destination: Path, answers: dict[str, Any], *, skip_tasks: bool = False) -> Path:
+    """Copy the template's working tree (uncommitted changes included), as `copier copy` does."""
+    copier.run_copy(
+        str(TEMPLATE_ROOT),
+        destination,
+        data=answers,
+        defaults=True,
+        unsafe=True,
+        skip_tasks=skip_tasks,
+        vcs_ref="HEAD",
+        quiet=True,
+    )
+    return destination
+
+
+def run(
+    *command: str | Path, cwd: Path, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command; fail the test with its output when it exits non-zero."""
+    result = subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"`{' '.join(map(str, command))}` exited {result.returncode}:\n"
+            f"{result.stdout}\n{result.stderr}",
+            pytrace=False,
+        )
+    return result
+
+
+def project_env(**overrides: str) -> dict[str, str]:
+    """The environment for commands run inside a rendered project, outside our own venv."""
+    env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    env.update(overrides)
+    return env
+
+
+@dataclass
+class Project:
+    """A rendered variant and, once asked for, its virtualenv with dev dependencies."""
+
+    variant: Variant
+    path: Path
+    _synced: bool = field(default=False)
+
+    def bin(self, tool: str) -> Path:
+        if not self._synced:
+            run(
+                "uv",
+                "sync",
+                "--python",
+                self.variant.python_version,
+                cwd=self.path,
+                env=project_env(),
+            )
+            self._synced = True
+        return self.path / ".venv" / "bin" / tool
+
+
+class Projects:
+    """Each worker renders a variant once and shares it between that variant's tests."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._projects: dict[str, Project] = {}
+
+    def get(self, variant: Variant) -> Project:
+        if variant.id not in self._projects:
+            path = render(self.root / variant.id, variant.answers)
+            self._projects[variant.id] = Project(variant, path)
+        return self._projects[variant.id]
+
+
+@pytest.fixture(scope="session")
+def projects(tmp_path_factory: pytest.TempPathFactory) -> Projects:
+    return Projects(tmp_path_factory.mktemp("variants"))
+
+
+@pytest.fixture(scope="session")
+def services() -> None:
+    """Stops the run with one line when a service the suites need is down."""
+    problem = check_services()
+    if problem:
+        pytest.exit(problem, returncode=3)
+
+
+@pytest.fixture(scope="session")
+def redis_url(worker_id: str) -> str:
+    """A Redis database per xdist worker: a worker runs one suite at a time, so the suites it
+    runs may flush it, while suites on other workers use databases of their own."""
+    index = int(worker_id.removeprefix("gw")) + 1 if worker_id.startswith("gw") else 0
+    return f"{REDIS_URL}/{index % 16}"

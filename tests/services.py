@@ -1,0 +1,88 @@
+"""The real services the template's tests use, and throwaway databases on them.
+
+Point the tests elsewhere with TEMPLATE_TEST_POSTGRES_URL, TEMPLATE_TEST_MYSQL_URL and
+TEMPLATE_TEST_REDIS_URL; the defaults are this machine's servers and `tests/compose.yaml`.
+"""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+import psycopg
+import pymysql
+import redis
+
+POSTGRES_URL = os.environ.get(
+    "TEMPLATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+MYSQL_URL = os.environ.get("TEMPLATE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/")
+REDIS_URL = os.environ.get("TEMPLATE_TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+
+#: The async driver each generated variant uses for its engine.
+SERVICE_DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+aiomysql"}
+
+
+def database_url(database: str, name: str) -> str:
+    """The URL a generated service uses to reach database `name` on the test server."""
+    server = urlsplit(POSTGRES_URL if database == "postgresql" else MYSQL_URL)
+    return f"{SERVICE_DRIVERS[database]}://{server.netloc}/{name}"
+
+
+def _admin_connection(database: str) -> psycopg.Connection | pymysql.Connection:
+    if database == "postgresql":
+        return psycopg.connect(POSTGRES_URL, autocommit=True)
+    server = urlsplit(MYSQL_URL)
+    return pymysql.connect(
+        host=server.hostname or "127.0.0.1",
+        port=server.port or 3306,
+        user=server.username or "root",
+        password=server.password or "",
+        autocommit=True,
+    )
+
+
+def create_database(database: str, name: str) -> None:
+    with _admin_connection(database) as connection, connection.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+        if database == "postgresql":
+            cursor.execute(f"CREATE DATABASE {name}")
+        else:
+            cursor.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+
+
+def drop_database(database: str, name: str) -> None:
+    with _admin_connection(database) as connection, connection.cursor() as cursor:
+        force = " WITH (FORCE)" if database == "postgresql" else ""
+        cursor.execute(f"DROP DATABASE IF EXISTS {name}{force}")
+
+
+@contextmanager
+def throwaway_database(database: str, name: str) -> Iterator[str]:
+    """A fresh database for one variant, dropped afterwards; yields the service's URL."""
+    create_database(database, name)
+    try:
+        yield database_url(database, name)
+    finally:
+        drop_database(database, name)
+
+
+def check_services() -> str | None:
+    """None when every service answers, else a line naming what is down and how to start it."""
+    down = []
+    for name, probe in (
+        ("PostgreSQL at " + POSTGRES_URL, lambda: _admin_connection("postgresql").close()),
+        ("MySQL/MariaDB at " + MYSQL_URL, lambda: _admin_connection("mysql").close()),
+        ("Redis at " + REDIS_URL, lambda: redis.Redis.from_url(REDIS_URL).ping()),
+    ):
+        try:
+            probe()
+        except Exception as error:  # any failure means: not usable
+            down.append(f"{name} ({type(error).__name__})")
+    if not down:
+        return None
+    return (
+        "Not reachable: " + "; ".join(down) + ". Start them with "
+        "`docker compose -f tests/compose.yaml up -d`, or point the TEMPLATE_TEST_*_URL "
+        "variables at running servers."
+    )

@@ -1,0 +1,187 @@
+"""Render tier: every variant renders clean, lints, type-checks and imports; no services."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import FEATURES, PACKAGE, Projects, Variant, run, variant_params
+
+#: What a disabled feature must leave no trace of, in any path or file of the project.
+FEATURE_TRACES = {
+    "celery": re.compile(r"celery|flower", re.IGNORECASE),
+    "two_factor": re.compile(r"two[_-]factor|2fa|totp|pyotp|segno|backup[_ ]codes?", re.IGNORECASE),
+    "teams": re.compile(r"\bteams\b|team_id|invitation", re.IGNORECASE),
+}
+#: A Jinja expression or statement, or a template suffix; Python's `{{` in dicts does not count.
+JINJA_LEFTOVERS = re.compile(r"\{\{-? *[A-Za-z_(]|\{%|%\}|\{#|\.jinja\b")
+#: Copier's record of the answers names every toggle, on or off, by design.
+ANSWERS_FILE = ".copier-answers.yml"
+
+
+def _files(root: Path) -> list[Path]:
+    skipped = {".venv", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
+    return [
+        path
+        for path in root.rglob("*")
+        if path.is_file() and not skipped.intersection(path.relative_to(root).parts)
+    ]
+
+
+pytestmark = pytest.mark.parametrize("variant", variant_params())
+
+
+def test_no_jinja_is_left_in_any_path_or_file(projects: Projects, variant: Variant) -> None:
+    project = projects.get(variant)
+    leftovers = [
+        str(path.relative_to(project.path))
+        for path in _files(project.path)
+        if JINJA_LEFTOVERS.search(str(path.relative_to(project.path)))
+        or JINJA_LEFTOVERS.search(path.read_text(errors="replace"))
+    ]
+
+    assert leftovers == []
+
+
+def test_a_disabled_feature_leaves_nothing_behind(projects: Projects, variant: Variant) -> None:
+    project = projects.get(variant)
+    disabled = [feature for feature in FEATURES if not getattr(variant, feature)]
+    traces = [
+        f"{path.relative_to(project.path)}: {feature}"
+        for path in _files(project.path)
+        if path.name != ANSWERS_FILE
+        for feature in disabled
+        if FEATURE_TRACES[feature].search(str(path.relative_to(project.path)))
+        or FEATURE_TRACES[feature].search(path.read_text(errors="replace"))
+    ]
+
+    assert traces == []
+
+
+def test_the_env_file_has_a_fresh_secret_and_is_ignored(
+    projects: Projects, variant: Variant
+) -> None:
+    project = projects.get(variant)
+    env = (project.path / ".env").read_text()
+    [secret] = re.findall(r"^SECRET_KEY=(.*)$", env, re.MULTILINE)
+
+    assert len(secret) >= 32
+    assert secret != "change-me"
+    assert secret not in (project.path / ANSWERS_FILE).read_text()
+    assert ".env" in (project.path / ".gitignore").read_text().splitlines()
+
+
+def test_ruff_finds_nothing_and_the_code_is_formatted(projects: Projects, variant: Variant) -> None:
+    project = projects.get(variant)
+    ruff = project.bin("ruff")
+
+    run(ruff, "check", ".", cwd=project.path)
+    run(ruff, "format", "--check", ".", cwd=project.path)
+
+
+def test_mypy_strict_passes(projects: Projects, variant: Variant) -> None:
+    project = projects.get(variant)
+
+    result = run(project.bin("mypy"), cwd=project.path)
+
+    assert "Success: no issues found" in result.stdout
+
+
+def test_core_never_imports_a_feature(projects: Projects, variant: Variant) -> None:
+    project = projects.get(variant)
+
+    result = run(project.bin("lint-imports"), cwd=project.path)
+
+    assert "0 broken" in result.stdout
+
+
+def test_every_module_imports(projects: Projects, variant: Variant) -> None:
+    project = projects.get(variant)
+    script = (
+        f"import importlib, pkgutil, {PACKAGE}\n"
+        f"names = [m.name for m in pkgutil.walk_packages({PACKAGE}.__path__, '{PACKAGE}.')]\n"
+        "for name in names: importlib.import_module(name)\n"
+        "print(len(names))"
+    )
+
+    result = run(project.bin("python"), "-c", script, cwd=project.path)
+
+    assert int(result.stdout) >= 20
+
+
+def test_env_example_and_readme_name_every_setting(projects: Projects, variant: Variant) -> None:
+    project = projects.get(variant)
+    script = (
+        f"from {PACKAGE}.core.config import Settings\n"
+        "print(' '.join(name.upper() for name in Settings.model_fields))"
+    )
+    settings = run(project.bin("python"), "-c", script, cwd=project.path).stdout.split()
+    readme = (project.path / "README.md").read_text()
+
+    assert [name for name in settings if f"`{name}`" not in readme] == []
+    example = (project.path / ".env.example").read_text()
+    documented = {
+        "ENVIRONMENT",
+        "LOG_LEVEL",
+        "SECRET_KEY",
+        "CORS_ORIGINS",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SMTP_HOST",
+        "SMTP_PORT",
+    }
+    assert [name for name in documented if f"\n{name}=" not in example] == []
+    assert documented <= set(settings)
+
+
+def test_compose_file_is_sound(projects: Projects, variant: Variant) -> None:
+    project = projects.get(variant)
+    compose = yaml.safe_load((project.path / "compose.yaml").read_text())
+    services = compose["services"]
+
+    assert set(services) == {"api", "migrate", "db", "redis", "mailpit"}
+    for name, service in services.items():
+        for dependency, condition in service.get("depends_on", {}).items():
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+            assert condition["condition"] in {"service_healthy", "service_completed_successfully"}
+        if name != "migrate":
+            assert service["healthcheck"]["test"], f"{name} has no health check"
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond localhost"
+    expected_image = "postgres:" if variant.database == "postgresql" else "mysql:"
+    assert services["db"]["image"].startswith(expected_image)
+    driver = "postgresql+psycopg" if variant.database == "postgresql" else "mysql+aiomysql"
+    assert services["api"]["environment"]["DATABASE_URL"].startswith(f"{driver}://")
+    assert services["migrate"]["command"] == ["alembic", "upgrade", "heads"]
+
+
+def test_dockerfile_is_multi_stage_non_root_with_a_health_check(
+    projects: Projects, variant: Variant
+) -> None:
+    project = projects.get(variant)
+    instructions = [
+        line.split(maxsplit=1)
+        for line in (project.path / "Dockerfile").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#") and line[0].isalpha()
+    ]
+    stages = [arguments for keyword, arguments in instructions if keyword == "FROM"]
+    final_stage = instructions[
+        max(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM") :
+    ]
+    final = dict(final_stage)
+
+    assert len(stages) >= 2
+    assert all(f"python:{variant.python_version}-" in stage for stage in stages)
+    assert final["USER"] not in {"root", "0"}
+    assert "HEALTHCHECK" in final
+    assert f"{PACKAGE}.main:app" in final["CMD"]
+    copied = [
+        source
+        for keyword, arguments in instructions
+        if keyword == "COPY" and "--from=" not in arguments
+        for source in arguments.split()[:-1]
+        if not source.startswith("--")
+    ]
+    # uv.lock is written by the user's first `uv sync`; everything else ships with the project.
+    assert [source for source in copied if not (project.path / source).exists()] == ["uv.lock"]
