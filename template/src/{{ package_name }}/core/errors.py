@@ -56,8 +56,10 @@ class ServiceUnavailableError(AppError):
 
 
 class DatabaseUnavailableError(ServiceUnavailableError):
+    """The database is down, or failed the request transiently (a deadlock, a lock timeout)."""
+
     code = "database_unavailable"
-    message = "The database is unavailable; try again shortly."
+    message = "The database could not serve the request; try again shortly."
 
 
 class DatabaseBusyError(ServiceUnavailableError):
@@ -108,7 +110,7 @@ def error_response(exc: Exception) -> JSONResponse:
             logger.warning("no database connection free within the pool timeout")
             return error_response(DatabaseBusyError(headers={"Retry-After": "1"}))
         case OperationalError():
-            logger.warning("database unavailable: %s", type(exc.orig).__name__)
+            logger.warning("database operational error: %s", type(exc.orig).__name__)
             return error_response(DatabaseUnavailableError(headers={"Retry-After": "5"}))
         case _:
             body = error_body("internal_error", "An unexpected error occurred.")

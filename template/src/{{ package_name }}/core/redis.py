@@ -8,7 +8,7 @@ from .config import Settings
 REDIS_TIMEOUT = 2.0
 
 
-def create_redis(settings: Settings) -> "Redis":
+def create_redis(settings: Settings) -> Redis:
     return Redis.from_url(
         settings.redis_url,
         decode_responses=True,

@@ -17,7 +17,7 @@ class Resources:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
-    redis: "Redis"
+    redis: Redis
 
 
 @asynccontextmanager
