@@ -37,12 +37,6 @@ class AppError(Exception):
         super().__init__(self.detail)
 
 
-class NotFoundError(AppError):
-    status_code = 404
-    code = "not_found"
-    message = "Not found."
-
-
 class ConflictError(AppError):
     status_code = 409
     code = "conflict"
