@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from .conftest import FEATURES, PACKAGE, Projects, Variant, run, variant_params
+from .services import SERVICE_DRIVERS
 
 #: What a disabled feature must leave no trace of, in any path or file of the project.
 FEATURE_TRACES = {
@@ -151,7 +152,7 @@ def test_compose_file_is_sound(projects: Projects, variant: Variant) -> None:
             assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond localhost"
     expected_image = "postgres:" if variant.database == "postgresql" else "mysql:"
     assert services["db"]["image"].startswith(expected_image)
-    driver = "postgresql+psycopg" if variant.database == "postgresql" else "mysql+aiomysql"
+    driver = SERVICE_DRIVERS[variant.database]
     assert services["api"]["environment"]["DATABASE_URL"].startswith(f"{driver}://")
     assert services["migrate"]["command"] == ["alembic", "upgrade", "heads"]
 
