@@ -2,11 +2,61 @@
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, EmailStr, Field
+
+from ..users.models import EMAIL_MAX_LENGTH
+from ..users.schemas import FULL_NAME_MAX_LENGTH
+
+#: Longer than any password the policy accepts, so that the policy, not the schema, says why.
+_PASSWORD_INPUT_MAX_LENGTH = 1024
+#: Codes are digits; the bound keeps junk out before it reaches the database.
+_CODE_MAX_LENGTH = 32
 
 
 class TokenResponse(BaseModel):
     access_token: str
+    refresh_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth2 token type, not a secret)
     #: Seconds until the access token expires.
     expires_in: int
+
+
+class Accepted(BaseModel):
+    """The answer that reveals nothing: the same whether or not the address has an account."""
+
+    message: str
+
+
+class Done(BaseModel):
+    message: str
+
+
+class Registration(BaseModel):
+    email: EmailStr = Field(max_length=EMAIL_MAX_LENGTH)
+    password: str = Field(max_length=_PASSWORD_INPUT_MAX_LENGTH)
+    full_name: str | None = Field(default=None, max_length=FULL_NAME_MAX_LENGTH)
+
+
+class EmailAddress(BaseModel):
+    email: str = Field(max_length=EMAIL_MAX_LENGTH)
+
+
+class EmailCode(EmailAddress):
+    code: str = Field(max_length=_CODE_MAX_LENGTH)
+
+
+class PasswordReset(EmailCode):
+    new_password: str = Field(max_length=_PASSWORD_INPUT_MAX_LENGTH)
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=_PASSWORD_INPUT_MAX_LENGTH)
+    new_password: str = Field(max_length=_PASSWORD_INPUT_MAX_LENGTH)
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(max_length=256)
+
+
+class LogoutRequest(BaseModel):
+    refresh_token: str | None = Field(default=None, max_length=256)

@@ -1,13 +1,21 @@
-"""FastAPI dependencies that hand the shared resources to a request."""
+"""FastAPI dependencies: the shared resources, and the tools of one request, for handlers."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated, cast
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .audit import AuditTrail
 from .config import Settings
+from .email import Outbox
+from .errors import AppError
+from .ratelimit import Throttle
 from .resources import Resources
+
+#: The longest User-Agent the audit trail keeps.
+USER_AGENT_MAX_LENGTH = 255
 
 
 def get_resources(request: Request) -> Resources:
@@ -21,15 +29,53 @@ def get_settings(resources: ResourcesDep) -> Settings:
     return resources.settings
 
 
+def get_redis(resources: ResourcesDep) -> Redis:
+    return resources.redis
+
+
 async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
     """One request, one transaction: committed when the handler returns, rolled back if it raises.
 
     The dependency is function-scoped, so the commit happens before the response is sent and a
-    failed commit becomes the request's error instead of a lost write behind a 200.
+    failed commit becomes the request's error instead of a lost write behind a 200. An error
+    marked `keeps_changes` commits what the request wrote before it is answered.
     """
-    async with resources.sessionmaker.begin() as session:
-        yield session
+    async with resources.sessionmaker() as session:
+        try:
+            yield session
+        except AppError as error:
+            if error.keeps_changes:
+                await session.commit()
+            raise
+        await session.commit()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+RedisDep = Annotated[Redis, Depends(get_redis)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address; behind TRUSTED_PROXIES, the one they forwarded (see main.py)."""
+    return request.client.host if request.client else "unknown"
+
+
+ClientIpDep = Annotated[str, Depends(client_ip)]
+
+
+def get_throttle(resources: ResourcesDep, ip: ClientIpDep) -> Throttle:
+    return Throttle(resources.rate_limiter, ip)
+
+
+def get_outbox(resources: ResourcesDep, background: BackgroundTasks) -> Outbox:
+    return Outbox(resources.settings, resources.email_sender, background)
+
+
+def get_audit_trail(session: SessionDep, request: Request, ip: ClientIpDep) -> AuditTrail:
+    user_agent = request.headers.get("user-agent")
+    return AuditTrail(session, ip, user_agent[:USER_AGENT_MAX_LENGTH] if user_agent else None)
+
+
+ThrottleDep = Annotated[Throttle, Depends(get_throttle)]
+OutboxDep = Annotated[Outbox, Depends(get_outbox)]
+AuditTrailDep = Annotated[AuditTrail, Depends(get_audit_trail)]

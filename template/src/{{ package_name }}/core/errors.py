@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,6 +25,10 @@ class AppError(Exception):
     status_code: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
     message: ClassVar[str] = "The request cannot be processed."
+    #: Whether the request's transaction commits although the request fails with this error:
+    #: for refusals whose record must outlive them (a wrong code counted, a reused token's
+    #: session revoked, a failed sign-in in the audit trail).
+    keeps_changes: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -59,6 +65,13 @@ class DatabaseUnavailableError(ServiceUnavailableError):
 class DatabaseBusyError(ServiceUnavailableError):
     code = "database_busy"
     message = "The service is busy; try again shortly."
+
+
+class RedisUnavailableError(ServiceUnavailableError):
+    """Rate limits and token revocation live in Redis; without it, they fail closed."""
+
+    code = "redis_unavailable"
+    message = "A service this request needs is unavailable; try again shortly."
 
 
 _HTTP_CODES = {
@@ -106,6 +119,9 @@ def error_response(exc: Exception) -> JSONResponse:
         case OperationalError():
             logger.warning("database operational error: %s", type(exc.orig).__name__)
             return error_response(DatabaseUnavailableError(headers={"Retry-After": "5"}))
+        case RedisConnectionError() | RedisTimeoutError():
+            logger.warning("redis unavailable: %s", type(exc).__name__)
+            return error_response(RedisUnavailableError(headers={"Retry-After": "5"}))
         case _:
             body = error_body("internal_error", "An unexpected error occurred.")
             return JSONResponse(body, status_code=500)
@@ -123,5 +139,7 @@ def register_error_handlers(app: FastAPI) -> None:
         StarletteHTTPException,
         PoolTimeoutError,
         OperationalError,
+        RedisConnectionError,
+        RedisTimeoutError,
     ):
         app.add_exception_handler(handled, _handle)

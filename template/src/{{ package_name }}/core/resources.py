@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .config import Settings
 from .db import create_engine, create_sessionmaker
+from .email import EmailSender, SmtpSender
+from .ratelimit import RateLimiter
 from .redis import create_redis
 
 
@@ -18,6 +20,8 @@ class Resources:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     redis: Redis
+    rate_limiter: RateLimiter
+    email_sender: EmailSender
 
 
 @asynccontextmanager
@@ -26,7 +30,14 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     engine = create_engine(settings)
     redis = create_redis(settings)
     try:
-        yield Resources(settings, engine, create_sessionmaker(engine), redis)
+        yield Resources(
+            settings,
+            engine,
+            create_sessionmaker(engine),
+            redis,
+            RateLimiter(settings),
+            SmtpSender(settings),
+        )
     finally:
         await redis.aclose()
         await engine.dispose()

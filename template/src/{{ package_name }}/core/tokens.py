@@ -35,6 +35,8 @@ class TokenClaims:
     token_id: str
     version: int
     expires_at: int
+    #: The sign-in session (refresh family) an access token belongs to.
+    session_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ def issue_token(
     token_type: TokenType,
     version: int,
     lifetime: timedelta,
+    session_id: str | None = None,
 ) -> IssuedToken:
     issued_at = utcnow()
     expires_at = issued_at + lifetime
@@ -60,8 +63,9 @@ def issue_token(
         token_id=uuid.uuid4().hex,
         version=version,
         expires_at=int(expires_at.timestamp()),
+        session_id=session_id,
     )
-    payload = {
+    payload: dict[str, object] = {
         "sub": claims.subject,
         "typ": claims.token_type.value,
         "jti": claims.token_id,
@@ -71,6 +75,8 @@ def issue_token(
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
     }
+    if session_id is not None:
+        payload["sid"] = session_id
     token = jwt.encode(payload, settings.secret_key.get_secret_value(), algorithm=ALGORITHM)
     return IssuedToken(token, claims, int(lifetime.total_seconds()))
 
@@ -88,12 +94,20 @@ def decode_token(settings: Settings, token: str, expected_type: TokenType) -> To
         )
     except jwt.PyJWTError as exc:
         raise InvalidTokenError from exc
-    subject, token_type, token_id, version = (
+    subject, token_type, token_id, version, session_id = (
         payload["sub"],
         payload["typ"],
         payload["jti"],
         payload["ver"],
+        payload.get("sid"),
     )
-    if token_type != expected_type or not isinstance(token_id, str) or type(version) is not int:
+    if (
+        token_type != expected_type
+        or not isinstance(token_id, str)
+        or type(version) is not int
+        or not isinstance(session_id, str | None)
+    ):
         raise InvalidTokenError
-    return TokenClaims(subject, TokenType(token_type), token_id, version, payload["exp"])
+    return TokenClaims(
+        subject, TokenType(token_type), token_id, version, payload["exp"], session_id
+    )

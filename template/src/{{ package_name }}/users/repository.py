@@ -2,7 +2,7 @@
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import User
@@ -23,7 +23,20 @@ class UserRepository:
         query = select(User).where(User.email == normalize_email(email))
         return await self.session.scalar(query)
 
+    async def page(self, *, offset: int, limit: int) -> tuple[list[User], int]:
+        """A page of users, oldest first, and how many there are in all."""
+        total = await self.session.scalar(select(func.count()).select_from(User))
+        page = await self.session.scalars(
+            select(User).order_by(User.created_at, User.id).offset(offset).limit(limit)
+        )
+        return list(page), total or 0
+
     async def add(self, user: User) -> User:
         self.session.add(user)
         await self.session.flush()
         return user
+
+    async def delete(self, user: User) -> None:
+        """Their sessions and codes go with them (ON DELETE CASCADE); the audit trail stays."""
+        await self.session.delete(user)
+        await self.session.flush()

@@ -1,9 +1,11 @@
-"""What the API shows of a user: never a password hash."""
+"""What the API shows of a user (never a password hash), and what it accepts to change one."""
 
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+FULL_NAME_MAX_LENGTH = 255
 
 
 class UserRead(BaseModel):
@@ -16,3 +18,21 @@ class UserRead(BaseModel):
     is_verified: bool
     is_superuser: bool
     created_at: datetime
+
+
+class ProfileUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    full_name: str | None = Field(default=None, max_length=FULL_NAME_MAX_LENGTH)
+
+
+class UserUpdate(ProfileUpdate):
+    """What a superuser may change on an account; a field left out is left alone."""
+
+    is_active: bool | None = None
+    is_verified: bool | None = None
+    is_superuser: bool | None = None
+
+
+class PasswordConfirmation(BaseModel):
+    password: str

@@ -1,14 +1,22 @@
-"""Creating accounts: the rules every way of making a user goes through."""
+"""Account rules that every way of making or changing a user goes through."""
 
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..core.config import Settings
 from ..core.errors import AppError, ConflictError
-from ..core.passwords import hash_password
+from ..core.passwords import hash_password, verify_password
 from .models import User
 from .repository import UserRepository, normalize_email
 
-PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
+#: The rate-limit action shared by every door where a password can be guessed (sign-in,
+#: password change, account deletion): guesses through any of them count together.
+PASSWORD_ATTEMPTS = "password-attempts"  # noqa: S105 (a rate-limit name)
 
 
 class EmailTakenError(ConflictError):
@@ -20,18 +28,44 @@ class WeakPasswordError(AppError):
     status_code = 422
     code = "weak_password"
 
+    def __init__(self, message: str, rule: str) -> None:
+        super().__init__(message, details={"field": "password", "rule": rule})
 
-def check_password_policy(password: str) -> None:
-    if len(password) < PASSWORD_MIN_LENGTH:
-        msg = f"The password must have at least {PASSWORD_MIN_LENGTH} characters."
-        raise WeakPasswordError(msg)
+
+class WrongPasswordError(AppError):
+    status_code = 403
+    code = "invalid_password"
+    message = "The password is wrong."
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    """The shipped list, lower-cased; lines starting with "# " are its header."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("# "))
+
+
+def check_password_policy(settings: Settings, password: str, email: str) -> None:
+    """NIST SP 800-63B: length, a blocklist and no echo of the account; no composition rules."""
+    if len(password) < settings.password_min_length:
+        msg = f"The password must have at least {settings.password_min_length} characters."
+        raise WeakPasswordError(msg, "too_short")
     if len(password) > PASSWORD_MAX_LENGTH:
         msg = f"The password must have at most {PASSWORD_MAX_LENGTH} characters."
-        raise WeakPasswordError(msg)
+        raise WeakPasswordError(msg, "too_long")
+    folded = password.casefold()
+    if folded in _common_passwords():
+        msg = "The password is one of the 10,000 most common passwords; choose another."
+        raise WeakPasswordError(msg, "too_common")
+    address = normalize_email(email)
+    if folded in {address, address.partition("@")[0]}:
+        msg = "The password must not be the email address or the part before its @."
+        raise WeakPasswordError(msg, "contains_email")
 
 
 async def create_user(
     session: AsyncSession,
+    settings: Settings,
     *,
     email: str,
     password: str,
@@ -42,7 +76,7 @@ async def create_user(
     users = UserRepository(session)
     if await users.get_by_email(email) is not None:
         raise EmailTakenError
-    check_password_policy(password)
+    check_password_policy(settings, password, email)
     user = User(
         email=normalize_email(email),
         password_hash=await hash_password(password),
@@ -50,4 +84,31 @@ async def create_user(
         is_superuser=is_superuser,
         is_verified=is_verified,
     )
-    return await users.add(user)
+    try:
+        # A savepoint: when a concurrent request took the address first, only this insert fails.
+        async with session.begin_nested():
+            await users.add(user)
+    except IntegrityError as exc:
+        raise EmailTakenError from exc
+    return user
+
+
+async def confirm_password(user: User, password: str) -> None:
+    """Check the password of a signed-in user before a sensitive change."""
+    matches, upgraded_hash = await verify_password(password, user.password_hash)
+    if not matches:
+        raise WrongPasswordError
+    if upgraded_hash is not None:
+        user.password_hash = upgraded_hash
+
+
+async def set_password(settings: Settings, user: User, password: str) -> None:
+    """Set a new password and end every session the user had."""
+    check_password_policy(settings, password, user.email)
+    user.password_hash = await hash_password(password)
+    end_all_sessions(user)
+
+
+def end_all_sessions(user: User) -> None:
+    """Every token carries the user's token version; bumping it revokes them all at once."""
+    user.token_version += 1

@@ -1,0 +1,146 @@
+"""Sign-in sessions: a short-lived access JWT and an opaque refresh token that rotates.
+
+The refresh tokens a sign-in begets form a family, whose id the access tokens carry as `sid`.
+Each refresh token is exchanged once. A token presented again after its grace window means it
+was copied: the whole family is revoked, and so are the access tokens it issued.
+"""
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..core.audit import AuditEventType, AuditTrail
+from ..core.config import Settings
+from ..core.db import utcnow
+from ..core.errors import AppError
+from ..core.revocation import revoke_session
+from ..core.tokens import InvalidTokenError, IssuedToken, TokenType, issue_token
+from ..users.models import User
+from .models import RefreshToken
+
+
+class TokenReusedError(InvalidTokenError):
+    code = "token_reused"
+    message = "This refresh token was already used; the session has ended. Sign in again."
+    # The family's revocation and its audit event must outlive the refusal.
+    keeps_changes = True
+
+
+class TokenAlreadyRotatedError(AppError):
+    status_code = 409
+    code = "token_already_rotated"
+    message = (
+        "This refresh token was exchanged by another request a moment ago; "
+        "use the tokens that request received."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access: IssuedToken
+    refresh_token: str
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _issue_pair(
+    session: AsyncSession, settings: Settings, user: User, family_id: uuid.UUID
+) -> TokenPair:
+    refresh_token = secrets.token_urlsafe(32)
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id,
+            token_digest=_digest(refresh_token),
+            token_version=user.token_version,
+            expires_at=utcnow() + timedelta(days=settings.refresh_token_expire_days),
+        )
+    )
+    await session.flush()
+    access = issue_token(
+        settings,
+        subject=str(user.id),
+        token_type=TokenType.ACCESS,
+        version=user.token_version,
+        lifetime=timedelta(minutes=settings.access_token_expire_minutes),
+        session_id=str(family_id),
+    )
+    return TokenPair(access, refresh_token)
+
+
+async def start_session(session: AsyncSession, settings: Settings, user: User) -> TokenPair:
+    return await _issue_pair(session, settings, user, uuid.uuid4())
+
+
+async def rotate_session(
+    session: AsyncSession, settings: Settings, redis: Redis, audit: AuditTrail, token: str
+) -> TokenPair:
+    """Spend a refresh token for a new pair of the same session."""
+    now = utcnow()
+    digest = _digest(token)
+    # Claim the token atomically: of two requests racing with it, exactly one updates the row.
+    claimed = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.token_digest == digest,
+                RefreshToken.used_at.is_(None),
+                RefreshToken.revoked_at.is_(None),
+                RefreshToken.expires_at > now,
+            )
+            .values(used_at=now)
+        ),
+    )
+    stored = await session.scalar(
+        select(RefreshToken)
+        .where(RefreshToken.token_digest == digest)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if stored is None:
+        raise InvalidTokenError
+    if claimed.rowcount == 1:
+        user = await session.get(User, stored.user_id)
+        if user is None or not user.is_active or user.token_version != stored.token_version:
+            raise InvalidTokenError
+        return await _issue_pair(session, settings, user, stored.family_id)
+    if stored.used_at is None or stored.revoked_at is not None:
+        raise InvalidTokenError  # expired, or its session has ended
+    grace = timedelta(seconds=settings.refresh_token_reuse_grace_seconds)
+    if now - stored.used_at <= grace:
+        raise TokenAlreadyRotatedError
+    await end_session(session, settings, redis, str(stored.family_id))
+    audit.record(AuditEventType.TOKEN_REUSE_DETECTED, user_id=stored.user_id)
+    raise TokenReusedError
+
+
+async def end_session(
+    session: AsyncSession, settings: Settings, redis: Redis, session_id: str
+) -> None:
+    """Revoke a session: its refresh tokens in the database, its access tokens in Redis."""
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == uuid.UUID(session_id), RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    await revoke_session(redis, settings, session_id)
+
+
+async def find_session_id(session: AsyncSession, user: User, token: str) -> str | None:
+    """The session a refresh token belongs to, if it is one of this user's."""
+    family_id = await session.scalar(
+        select(RefreshToken.family_id).where(
+            RefreshToken.token_digest == _digest(token), RefreshToken.user_id == user.id
+        )
+    )
+    return None if family_id is None else str(family_id)

@@ -1,0 +1,71 @@
+"""Rate limits: moving windows counted in Redis with the `limits` library.
+
+A limit is keyed by what it protects: the client's address, or an account key (the email as
+given, hashed, whether or not an account has it). Redis being down fails the request with 503
+instead of letting it through unlimited.
+"""
+
+import hashlib
+import math
+import time
+from functools import cache
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from .config import Settings
+from .errors import AppError
+from .redis import REDIS_TIMEOUT
+
+
+class RateLimitedError(AppError):
+    status_code = 429
+    code = "rate_limited"
+    message = "Too many requests; try again later."
+
+
+@cache
+def _limit(spec: str) -> RateLimitItem:
+    return parse(spec)
+
+
+def account_key(email: str) -> str:
+    """The key of the account an email names; hashed, so that Redis holds no address."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+class RateLimiter:
+    """Counts hits per (action, key) in the service's Redis; one per process."""
+
+    def __init__(self, settings: Settings) -> None:
+        storage = RedisStorage(
+            f"async+{settings.redis_url}",
+            implementation="redispy",
+            socket_connect_timeout=REDIS_TIMEOUT,
+            socket_timeout=REDIS_TIMEOUT,
+        )
+        self._strategy = MovingWindowRateLimiter(storage)
+
+    async def hit(self, spec: str, action: str, key: str) -> None:
+        """Count one hit; `RateLimitedError` with Retry-After once the limit is reached."""
+        limit = _limit(spec)
+        if await self._strategy.hit(limit, action, key):
+            return
+        stats = await self._strategy.get_window_stats(limit, action, key)
+        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        raise RateLimitedError(headers={"Retry-After": str(retry_after)})
+
+
+class Throttle:
+    """The rate limits of one request, with its client's address at hand."""
+
+    def __init__(self, limiter: RateLimiter, client_ip: str) -> None:
+        self.limiter = limiter
+        self.client_ip = client_ip
+
+    async def per_ip(self, spec: str, action: str) -> None:
+        await self.limiter.hit(spec, action, f"ip:{self.client_ip}")
+
+    async def per_account(self, spec: str, action: str, email: str) -> None:
+        await self.limiter.hit(spec, action, f"account:{account_key(email)}")
