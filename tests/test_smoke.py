@@ -1,28 +1,111 @@
-"""Smoke tier: a rendered service, run as its README says, serves a superuser end to end."""
+"""Smoke tier: a rendered service, run as its README says, serves its accounts end to end."""
 
+import re
 import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 
 from .conftest import BASE_ANSWERS, PACKAGE, Project, Variant, project_env, render, run
 from .services import throwaway_database
 from .tcp_proxy import TcpProxy
 
 EMAIL, PASSWORD = "admin@example.com", "a long admin password"
+API = "/api/v1"
 
 
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+class _Inbox:
+    """What an SMTP server on a free port received: the local mail catcher of the README."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.texts: list[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.original_content, policy=policy.default)
+        self.texts.append(message.get_body(preferencelist=("plain",)).get_content())
+        return "250 OK"
+
+    def code(self) -> str:
+        """The code of the newest mail that has one, read as a person would; mail goes out
+        after the response, so it may take a moment."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            for text in reversed(self.texts):
+                if match := re.search(r"\b\d{8}\b", text):
+                    self.texts.clear()
+                    return match.group()
+            time.sleep(0.05)
+        pytest.fail("no mail with a code arrived")
+
+
+@contextmanager
+def _catching_mail() -> Iterator[_Inbox]:
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+def _bearer(pair: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {pair['access_token']}"}
+
+
+def _a_newcomers_account(client: httpx.Client, inbox: _Inbox) -> None:
+    """The README's walk-through: register, verify, sign in, refresh, passwords, sign out."""
+    ada, first, second, third = (
+        "ada@example.com",
+        "a long passphrase of mine",
+        "another long passphrase",
+        "a third long passphrase",
+    )
+    registered = client.post(f"{API}/auth/register", json={"email": ada, "password": first})
+    assert registered.status_code == 202, registered.text
+    verified = client.post(f"{API}/auth/verify-email", json={"email": ada, "code": inbox.code()})
+    assert verified.status_code == 200, verified.text
+
+    login = client.post(f"{API}/auth/login", data={"username": ada, "password": first}).json()
+    refreshed = client.post(f"{API}/auth/refresh", json={"refresh_token": login["refresh_token"]})
+    assert refreshed.status_code == 200, refreshed.text
+    changed = client.post(
+        f"{API}/auth/password/change",
+        headers=_bearer(refreshed.json()),
+        json={"current_password": first, "new_password": second},
+    )
+    assert changed.status_code == 200, changed.text
+    # The old tokens die with the old password; the new pair works.
+    assert client.get(f"{API}/users/me", headers=_bearer(refreshed.json())).status_code == 401
+    assert client.get(f"{API}/users/me", headers=_bearer(changed.json())).status_code == 200
+
+    assert client.post(f"{API}/auth/password/forgot", json={"email": ada}).status_code == 202
+    reset = client.post(
+        f"{API}/auth/password/reset",
+        json={"email": ada, "code": inbox.code(), "new_password": third},
+    )
+    assert reset.status_code == 200, reset.text
+    assert client.get(f"{API}/users/me", headers=_bearer(changed.json())).status_code == 401
+    session = client.post(f"{API}/auth/login", data={"username": ada, "password": third}).json()
+    assert client.post(f"{API}/auth/logout", headers=_bearer(session)).status_code == 204
+    assert client.get(f"{API}/users/me", headers=_bearer(session)).status_code == 401
 
 
 @contextmanager
@@ -62,7 +145,7 @@ def _serving(project: Project, env: dict[str, str]) -> Iterator[httpx.Client]:
         pytest.param("mysql", True, marks=pytest.mark.xdist_group("smoke-mysql")),
     ],
 )
-def test_the_service_starts_a_superuser_signs_in_and_ready_follows_redis(
+def test_the_service_serves_accounts_end_to_end_and_ready_follows_redis(
     tmp_path: Path, redis_url: str, database: str, skip_tasks: bool
 ) -> None:
     answers = {**BASE_ANSWERS, "database": database}
@@ -73,9 +156,15 @@ def test_the_service_starts_a_superuser_signs_in_and_ready_follows_redis(
     redis = urlsplit(redis_url)
     proxy = TcpProxy(redis.hostname or "127.0.0.1", redis.port or 6379).start()
 
-    with throwaway_database(database, f"tpl_smoke_{database}") as database_url:
+    with (
+        throwaway_database(database, f"tpl_smoke_{database}") as database_url,
+        _catching_mail() as inbox,
+    ):
         env = project_env(
-            DATABASE_URL=database_url, REDIS_URL=f"redis://127.0.0.1:{proxy.port}{redis.path}"
+            DATABASE_URL=database_url,
+            REDIS_URL=f"redis://127.0.0.1:{proxy.port}{redis.path}",
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=str(inbox.port),
         )
         run(project.bin("alembic"), "upgrade", "heads", cwd=path, env=env)
         created = run(
@@ -96,6 +185,7 @@ def test_the_service_starts_a_superuser_signs_in_and_ready_follows_redis(
             )
             token = login.json()["access_token"]
             me = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
+            _a_newcomers_account(client, inbox)
             proxy.cut()
             not_ready = client.get("/health/ready")
 
