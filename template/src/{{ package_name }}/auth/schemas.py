@@ -11,6 +11,9 @@ from ..users.schemas import FULL_NAME_MAX_LENGTH
 _PASSWORD_INPUT_MAX_LENGTH = 1024
 #: Codes are digits; the bound keeps junk out before it reaches the database.
 _CODE_MAX_LENGTH = 32
+#: Refresh tokens are 43 characters; room for a JWT too, so that one sent by mistake gets the
+#: contract's 401 for a token of the wrong type rather than a 422.
+_TOKEN_MAX_LENGTH = 4096
 
 
 class TokenResponse(BaseModel):
@@ -55,8 +58,8 @@ class PasswordChange(BaseModel):
 
 
 class RefreshRequest(BaseModel):
-    refresh_token: str = Field(max_length=256)
+    refresh_token: str = Field(max_length=_TOKEN_MAX_LENGTH)
 
 
 class LogoutRequest(BaseModel):
-    refresh_token: str | None = Field(default=None, max_length=256)
+    refresh_token: str | None = Field(default=None, max_length=_TOKEN_MAX_LENGTH)

@@ -86,14 +86,20 @@ async def rotate_session(
 ) -> TokenPair:
     """Spend a refresh token for a new pair of the same session."""
     now = utcnow()
-    digest = _digest(token)
+    token_id = await session.scalar(
+        select(RefreshToken.id).where(RefreshToken.token_digest == _digest(token))
+    )
+    if token_id is None:
+        raise InvalidTokenError
     # Claim the token atomically: of two requests racing with it, exactly one updates the row.
+    # By primary key: a lock taken through the digest's index would also cover the gap before
+    # it, which the winner's insert of the next token may need, and InnoDB would deadlock.
     claimed = cast(
         CursorResult[Any],
         await session.execute(
             update(RefreshToken)
             .where(
-                RefreshToken.token_digest == digest,
+                RefreshToken.id == token_id,
                 RefreshToken.used_at.is_(None),
                 RefreshToken.revoked_at.is_(None),
                 RefreshToken.expires_at > now,
@@ -103,12 +109,12 @@ async def rotate_session(
     )
     stored = await session.scalar(
         select(RefreshToken)
-        .where(RefreshToken.token_digest == digest)
+        .where(RefreshToken.id == token_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
     if stored is None:
-        raise InvalidTokenError
+        raise InvalidTokenError  # deleted with its user a moment ago
     if claimed.rowcount == 1:
         user = await session.get(User, stored.user_id)
         if user is None or not user.is_active or user.token_version != stored.token_version:

@@ -13,10 +13,9 @@ from functools import cache
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio import Redis
 
-from .config import Settings
 from .errors import AppError
-from .redis import REDIS_TIMEOUT
 
 
 class RateLimitedError(AppError):
@@ -38,12 +37,14 @@ def account_key(email: str) -> str:
 class RateLimiter:
     """Counts hits per (action, key) in the service's Redis; one per process."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, redis: Redis) -> None:
+        # The service's own connection pool: one set of connections and timeouts, closed with
+        # the client in the lifespan. (`limits` documents `connection_pool`; its annotation of
+        # the keyword options leaves it out.)
         storage = RedisStorage(
-            f"async+{settings.redis_url}",
+            "async+redis://",
             implementation="redispy",
-            socket_connect_timeout=REDIS_TIMEOUT,
-            socket_timeout=REDIS_TIMEOUT,
+            connection_pool=redis.connection_pool,  # type: ignore[arg-type]
         )
         self._strategy = MovingWindowRateLimiter(storage)
 

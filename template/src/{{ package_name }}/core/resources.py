@@ -35,7 +35,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             engine,
             create_sessionmaker(engine),
             redis,
-            RateLimiter(settings),
+            RateLimiter(redis),
             SmtpSender(settings),
         )
     finally:

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 FULL_NAME_MAX_LENGTH = 255
 
@@ -32,6 +32,15 @@ class UserUpdate(ProfileUpdate):
     is_active: bool | None = None
     is_verified: bool | None = None
     is_superuser: bool | None = None
+
+    @field_validator("is_active", "is_verified", "is_superuser")
+    @classmethod
+    def _refuse_null(cls, value: bool | None) -> bool:
+        # Left out means unchanged; null is no value a flag can take.
+        if value is None:
+            msg = "must be true or false, or left out"
+            raise ValueError(msg)
+        return value
 
 
 class PasswordConfirmation(BaseModel):
