@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from redis import Redis
 
 from .conftest import BASE_ANSWERS, PACKAGE, Project, Variant, project_env, render, run
 from .services import throwaway_database
@@ -153,6 +154,9 @@ def test_the_service_serves_accounts_end_to_end_and_ready_follows_redis(
     if skip_tasks:
         shutil.copy(path / ".env.example", path / ".env")
     project = Project(Variant("smoke", database, True, True, True, "3.12"), path)
+    # The worker's own Redis database: rate-limit counters of an earlier run must not carry over.
+    with Redis.from_url(redis_url) as worker_redis:
+        worker_redis.flushdb()
     redis = urlsplit(redis_url)
     proxy = TcpProxy(redis.hostname or "127.0.0.1", redis.port or 6379).start()
 
