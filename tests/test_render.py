@@ -140,7 +140,8 @@ def test_compose_file_is_sound(projects: Projects, variant: Variant) -> None:
     compose = yaml.safe_load((project.path / "compose.yaml").read_text())
     services = compose["services"]
 
-    assert set(services) == {"api", "migrate", "db", "redis", "mailpit"}
+    background = {"worker", "beat", "flower"} if variant.celery else set()
+    assert set(services) == {"api", "migrate", "db", "redis", "mailpit", *background}
     for name, service in services.items():
         for dependency, condition in service.get("depends_on", {}).items():
             assert dependency in services, f"{name} depends on unknown {dependency}"

@@ -110,6 +110,34 @@ def _a_newcomers_account(client: httpx.Client, inbox: _Inbox) -> None:
 
 
 @contextmanager
+def _working(project: Project, env: dict[str, str]) -> Iterator[None]:
+    """A Celery worker, started as the README says, until it reports itself ready."""
+    log = project.path / "worker.log"
+    with log.open("w") as output:
+        worker = subprocess.Popen(
+            [
+                project.bin("celery"),
+                *("-A", f"{PACKAGE}.worker.app", "worker", "--pool=solo"),
+                *("--queues=email,maintenance", "--loglevel=INFO"),
+            ],
+            cwd=project.path,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while " ready." not in log.read_text():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the worker did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)
+
+
+@contextmanager
 def _serving(project: Project, env: dict[str, str]) -> Iterator[httpx.Client]:
     port = _free_port()
     server = subprocess.Popen(
@@ -182,7 +210,7 @@ def test_the_service_serves_accounts_end_to_end_and_ready_follows_redis(
         )
         assert f"Created superuser {EMAIL}." in created.stdout
 
-        with _serving(project, env) as client:
+        with _working(project, env), _serving(project, env) as client:
             ready = client.get("/health/ready")
             login = client.post(
                 "/api/v1/auth/login", data={"username": EMAIL, "password": PASSWORD}
@@ -198,4 +226,9 @@ def test_the_service_serves_accounts_end_to_end_and_ready_follows_redis(
     assert me.status_code == 200, me.text
     assert (me.json()["email"], me.json()["is_superuser"]) == (EMAIL, True)
     assert not_ready.status_code == 503
-    assert not_ready.json()["error"]["details"] == {"database": "ok", "redis": "down"}
+    # The broker is REDIS_URL, behind the same proxy.
+    assert not_ready.json()["error"]["details"] == {
+        "database": "ok",
+        "redis": "down",
+        "broker": "down",
+    }

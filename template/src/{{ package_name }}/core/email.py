@@ -58,28 +58,30 @@ class EmailSender(Protocol):
     async def send(self, email: Email) -> None: ...
 
 
+def build_message(settings: Settings, email: Email) -> EmailMessage:
+    """The MIME message: plain text with an HTML alternative, from the configured sender."""
+    sender = settings.email_sender_address
+    message = EmailMessage()
+    message["From"] = formataddr((settings.email_sender_name, sender))
+    message["To"] = email.to
+    message["Subject"] = email.subject
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message.set_content(email.text)
+    message.add_alternative(email.html, subtype="html")
+    return message
+
+
 class SmtpSender:
     """Sends each message in its own SMTP session; a failure is logged, not retried."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def _message(self, email: Email) -> EmailMessage:
-        sender = self.settings.email_sender_address
-        message = EmailMessage()
-        message["From"] = formataddr((self.settings.email_sender_name, sender))
-        message["To"] = email.to
-        message["Subject"] = email.subject
-        message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-        message.set_content(email.text)
-        message.add_alternative(email.html, subtype="html")
-        return message
-
     async def send(self, email: Email) -> None:
         settings = self.settings
         try:
             await aiosmtplib.send(
-                self._message(email),
+                build_message(settings, email),
                 hostname=settings.smtp_host,
                 port=settings.smtp_port,
                 username=settings.smtp_username or None,

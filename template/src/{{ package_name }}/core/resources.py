@@ -25,8 +25,13 @@ class Resources:
 
 
 @asynccontextmanager
-async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
-    """Connections are opened lazily by the pools, so start-up does not wait on the network."""
+async def open_resources(
+    settings: Settings, email_sender: EmailSender | None = None
+) -> AsyncIterator[Resources]:
+    """Connections are opened lazily by the pools, so start-up does not wait on the network.
+
+    Mail goes out through `email_sender`, by default in-process over SMTP.
+    """
     engine = create_engine(settings)
     redis = create_redis(settings)
     try:
@@ -36,7 +41,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             create_sessionmaker(engine),
             redis,
             RateLimiter(redis),
-            SmtpSender(settings),
+            email_sender or SmtpSender(settings),
         )
     finally:
         await redis.aclose()

@@ -1,0 +1,92 @@
+"""The service's tasks: synchronous, each with its own database session or SMTP connection.
+
+Every task may run twice (a redelivery after a worker died), so each is idempotent.
+"""
+
+import logging
+import smtplib
+from datetime import timedelta
+from typing import Any, cast
+
+from celery import Task, shared_task
+from redis import Redis
+from sqlalchemy import CursorResult, delete
+
+from ..auth.models import OneTimeCode, RefreshToken
+from ..core.audit import AuditEvent
+from ..core.config import Settings
+from ..core.db import utcnow
+from ..core.email import Email, build_message
+from .app import CLEAN_UP, SEND_EMAIL, ServiceCelery
+
+logger = logging.getLogger(__name__)
+
+#: How long a sent email is remembered by its idempotency key: longer than any redelivery.
+SENT_EMAIL_MEMORY = timedelta(days=7)
+
+
+def _app(task: Task[Any, Any]) -> ServiceCelery:
+    return cast(ServiceCelery, task.app)
+
+
+def _deliver(settings: Settings, email: Email) -> None:
+    smtp_class = smtplib.SMTP_SSL if settings.smtp_security == "tls" else smtplib.SMTP
+    with smtp_class(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout) as smtp:
+        if settings.smtp_security == "starttls":
+            smtp.starttls()
+        if settings.smtp_username:
+            smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
+        smtp.send_message(build_message(settings, email))
+
+
+@shared_task(
+    bind=True,
+    name=SEND_EMAIL,
+    autoretry_for=(smtplib.SMTPException, OSError),
+    # A refused sender or recipient is refused for good: retrying cannot help.
+    dont_autoretry_for=(smtplib.SMTPSenderRefused, smtplib.SMTPRecipientsRefused),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=10,
+)
+def send_email(self: Task[Any, Any], email: dict[str, str], idempotency_key: str) -> None:
+    """Send one email, once: a redelivered task finds its key and sends nothing.
+
+    On SMTP errors it retries with exponential backoff (up to 10 minutes apart, 10 times),
+    except when the server refuses the sender or the recipient.
+    """
+    settings = _app(self).settings
+    sent = f"email-sent:{idempotency_key}"
+    with Redis.from_url(settings.redis_url) as redis:
+        if redis.exists(sent):
+            logger.info("email already sent, not again: %s", idempotency_key)
+            return
+        _deliver(settings, Email(**email))
+        redis.set(sent, 1, ex=SENT_EMAIL_MEMORY)
+
+
+def _delete(session: Any, statement: Any) -> int:
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
+
+
+@shared_task(bind=True, name=CLEAN_UP)
+def clean_up(self: Task[Any, Any]) -> dict[str, int]:
+    """Delete expired refresh tokens and codes, and audit events past their retention."""
+    app = _app(self)
+    now = utcnow()
+    oldest_kept = now - timedelta(days=app.settings.audit_retention_days)
+    with app.sessionmaker.begin() as session:
+        deleted = {
+            "refresh_tokens": _delete(
+                session, delete(RefreshToken).where(RefreshToken.expires_at < now)
+            ),
+            "one_time_codes": _delete(
+                session, delete(OneTimeCode).where(OneTimeCode.expires_at < now)
+            ),
+            "audit_events": _delete(
+                session, delete(AuditEvent).where(AuditEvent.occurred_at < oldest_kept)
+            ),
+        }
+    logger.info("clean-up deleted %s", deleted)
+    return deleted
