@@ -61,6 +61,7 @@ async def register(
         session,
         settings,
         outbox,
+        throttle,
         email=registration.email,
         password=registration.password,
         full_name=registration.full_name,

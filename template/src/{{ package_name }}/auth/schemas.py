@@ -5,10 +5,8 @@ from typing import Literal
 from pydantic import BaseModel, EmailStr, Field
 
 from ..users.models import EMAIL_MAX_LENGTH
-from ..users.schemas import FULL_NAME_MAX_LENGTH
+from ..users.schemas import PASSWORD_INPUT_MAX_LENGTH, FullName
 
-#: Longer than any password the policy accepts, so that the policy, not the schema, says why.
-_PASSWORD_INPUT_MAX_LENGTH = 1024
 #: Codes are digits; the bound keeps junk out before it reaches the database.
 _CODE_MAX_LENGTH = 32
 #: Refresh tokens are 43 characters; room for a JWT too, so that one sent by mistake gets the
@@ -36,8 +34,8 @@ class Done(BaseModel):
 
 class Registration(BaseModel):
     email: EmailStr = Field(max_length=EMAIL_MAX_LENGTH)
-    password: str = Field(max_length=_PASSWORD_INPUT_MAX_LENGTH)
-    full_name: str | None = Field(default=None, max_length=FULL_NAME_MAX_LENGTH)
+    password: str = Field(max_length=PASSWORD_INPUT_MAX_LENGTH)
+    full_name: FullName | None = None
 
 
 class EmailAddress(BaseModel):
@@ -49,12 +47,12 @@ class EmailCode(EmailAddress):
 
 
 class PasswordReset(EmailCode):
-    new_password: str = Field(max_length=_PASSWORD_INPUT_MAX_LENGTH)
+    new_password: str = Field(max_length=PASSWORD_INPUT_MAX_LENGTH)
 
 
 class PasswordChange(BaseModel):
-    current_password: str = Field(max_length=_PASSWORD_INPUT_MAX_LENGTH)
-    new_password: str = Field(max_length=_PASSWORD_INPUT_MAX_LENGTH)
+    current_password: str = Field(max_length=PASSWORD_INPUT_MAX_LENGTH)
+    new_password: str = Field(max_length=PASSWORD_INPUT_MAX_LENGTH)
 
 
 class RefreshRequest(BaseModel):

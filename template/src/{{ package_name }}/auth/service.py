@@ -11,6 +11,7 @@ from ..core.config import Settings
 from ..core.email import Outbox
 from ..core.errors import AppError
 from ..core.passwords import burn_verification_time, hash_password, verify_password
+from ..core.ratelimit import RateLimitedError, Throttle
 from ..users.models import User
 from ..users.repository import UserRepository
 from ..users.service import EmailTakenError, check_password_policy, create_user, set_password
@@ -64,6 +65,18 @@ async def authenticate(
     return user
 
 
+async def _may_notify(settings: Settings, throttle: Throttle, email: str) -> bool:
+    """Whether the owner of a taken address may be told once more; the answer stays 202, so
+    that flooding someone's inbox through registrations tells nothing either."""
+    try:
+        await throttle.per_account(
+            settings.rate_limit_verification_resend_per_email, "registration-notice", email
+        )
+    except RateLimitedError:
+        return False
+    return True
+
+
 def _send_code(settings: Settings, outbox: Outbox, template: str, user: User, code: str) -> None:
     outbox.send(template, user.email, code=code, expire_minutes=settings.code_expire_minutes)
 
@@ -72,6 +85,7 @@ async def register(
     session: AsyncSession,
     settings: Settings,
     outbox: Outbox,
+    throttle: Throttle,
     *,
     email: str,
     password: str,
@@ -87,7 +101,7 @@ async def register(
         # Hash anyway: a taken address must cost what a new one does.
         await hash_password(password)
         owner = await UserRepository(session).get_by_email(email)
-        if owner is not None:
+        if owner is not None and await _may_notify(settings, throttle, email):
             outbox.send("registration_attempt", owner.email)
         return
     code = await issue_code(session, settings, user, CodePurpose.VERIFY_EMAIL)
@@ -108,7 +122,7 @@ async def verify_email(
     session: AsyncSession, settings: Settings, audit: AuditTrail, email: str, code: str
 ) -> None:
     user = await UserRepository(session).get_by_email(email)
-    if user is None or user.is_verified:
+    if user is None or user.is_verified or not user.is_active:
         raise InvalidCodeError
     await redeem_code(session, settings, user, CodePurpose.VERIFY_EMAIL, code)
     user.is_verified = True

@@ -6,6 +6,7 @@ was copied: the whole family is revoked, and so are the access tokens it issued.
 """
 
 import hashlib
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from datetime import timedelta
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +27,8 @@ from ..core.revocation import revoke_session
 from ..core.tokens import InvalidTokenError, IssuedToken, TokenType, issue_token
 from ..users.models import User
 from .models import RefreshToken
+
+logger = logging.getLogger(__name__)
 
 
 class TokenReusedError(InvalidTokenError):
@@ -125,20 +130,30 @@ async def rotate_session(
     grace = timedelta(seconds=settings.refresh_token_reuse_grace_seconds)
     if now - stored.used_at <= grace:
         raise TokenAlreadyRotatedError
-    await end_session(session, settings, redis, str(stored.family_id))
+    await _revoke_family(session, stored.family_id)
     audit.record(AuditEventType.TOKEN_REUSE_DETECTED, user_id=stored.user_id)
+    try:
+        await revoke_session(redis, settings, str(stored.family_id))
+    except (RedisConnectionError, RedisTimeoutError):
+        # The revocation and its audit event are committed all the same; only the family's
+        # access tokens live out their few minutes.
+        logger.warning("reused refresh token: session revoked, its access tokens not denied")
     raise TokenReusedError
+
+
+async def _revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
 
 
 async def end_session(
     session: AsyncSession, settings: Settings, redis: Redis, session_id: str
 ) -> None:
     """Revoke a session: its refresh tokens in the database, its access tokens in Redis."""
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.family_id == uuid.UUID(session_id), RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+    await _revoke_family(session, uuid.UUID(session_id))
     await revoke_session(redis, settings, session_id)
 
 

@@ -79,6 +79,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_timeout=settings.db_pool_timeout,
         pool_recycle=settings.db_pool_recycle,
         pool_pre_ping=True,
+        # Errors in the log name no bound values: emails, password hashes, code digests.
+        hide_parameters=True,
     )
 
 

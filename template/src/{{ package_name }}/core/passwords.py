@@ -37,12 +37,18 @@ async def hash_password(password: str) -> str:
     return await loop.run_in_executor(_hashing_pool, _password_hash.hash, password)
 
 
+def _verify_and_update(password: str, password_hash: str) -> tuple[bool, str | None]:
+    try:
+        return _password_hash.verify_and_update(password, password_hash)
+    except ValueError:
+        # bcrypt refuses passwords over 72 bytes instead of truncating them: no match.
+        return False, None
+
+
 async def verify_password(password: str, password_hash: str) -> tuple[bool, str | None]:
     """Whether the password matches, and a new hash when the stored one is outdated."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(
-        _hashing_pool, _password_hash.verify_and_update, password, password_hash
-    )
+    return await loop.run_in_executor(_hashing_pool, _verify_and_update, password, password_hash)
 
 
 #: A hash of no one's password, with the parameters above, so that checking it costs what

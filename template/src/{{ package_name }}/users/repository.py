@@ -20,6 +20,8 @@ class UserRepository:
         return await self.session.get(User, user_id)
 
     async def get_by_email(self, email: str) -> User | None:
+        if not email.isprintable():
+            return None  # no stored address holds a control character (or NUL, which PG refuses)
         query = select(User).where(User.email == normalize_email(email))
         return await self.session.scalar(query)
 

@@ -2,10 +2,24 @@
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 FULL_NAME_MAX_LENGTH = 255
+#: Longer than any password the policy accepts, so that the policy, not the schema, says why.
+PASSWORD_INPUT_MAX_LENGTH = 1024
+
+
+def _printable(value: str) -> str:
+    if not value.isprintable():
+        msg = "must not contain control characters"
+        raise ValueError(msg)
+    return value
+
+
+#: A person's name as shown: printable characters only.
+FullName = Annotated[str, Field(max_length=FULL_NAME_MAX_LENGTH), AfterValidator(_printable)]
 
 
 class UserRead(BaseModel):
@@ -23,7 +37,7 @@ class UserRead(BaseModel):
 class ProfileUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    full_name: str | None = Field(default=None, max_length=FULL_NAME_MAX_LENGTH)
+    full_name: FullName | None = None
 
 
 class UserUpdate(ProfileUpdate):
@@ -44,4 +58,4 @@ class UserUpdate(ProfileUpdate):
 
 
 class PasswordConfirmation(BaseModel):
-    password: str
+    password: str = Field(max_length=PASSWORD_INPUT_MAX_LENGTH)

@@ -17,6 +17,8 @@ from ..core.config import Settings, get_settings
 #: One queue per kind of work, so that a flood of one cannot starve the other.
 EMAIL_QUEUE = "email"
 MAINTENANCE_QUEUE = "maintenance"
+#: The longest wait between two tries of a task, in seconds.
+MAX_RETRY_DELAY = 600
 SEND_EMAIL = f"{__package__}.tasks.send_email"
 CLEAN_UP = f"{__package__}.tasks.clean_up"
 
@@ -44,8 +46,11 @@ class ServiceCelery(Celery):
             },
             task_always_eager=settings.celery_task_always_eager,
             task_eager_propagates=True,
-            # A message a dead machine held comes back after this long; longer than any task.
-            broker_transport_options={"visibility_timeout": 2 * settings.celery_task_time_limit},
+            # A message a dead machine held comes back after this long. It must outlast a task
+            # and its longest retry delay, or Redis would hand a waiting retry to another worker.
+            broker_transport_options={
+                "visibility_timeout": MAX_RETRY_DELAY + 2 * settings.celery_task_time_limit
+            },
             broker_connection_retry_on_startup=True,
             beat_schedule={
                 "clean-up": {

@@ -23,10 +23,16 @@ class CeleryEmailSender:
 
     async def send(self, email: Email) -> None:
         task = self.celery.tasks[SEND_EMAIL]
-        arguments = {"email": asdict(email), "idempotency_key": uuid.uuid4().hex}
+        key = uuid.uuid4().hex
         try:
-            # Publishing is blocking network I/O: keep it off the event loop.
-            await asyncio.to_thread(task.apply_async, kwargs=arguments)
+            # Publishing is blocking network I/O: keep it off the event loop. The body may hold
+            # a code: logs, events and Flower show the key only (`kwargsrepr` is a documented
+            # option of apply_async that celery-types does not list).
+            await asyncio.to_thread(
+                task.apply_async,
+                kwargs={"email": asdict(email), "idempotency_key": key},
+                kwargsrepr=repr({"email": "<redacted>", "idempotency_key": key}),  # type: ignore[call-arg]
+            )
         except OperationalError:
             # The recipient and the body (which may hold a code) stay out of the log.
             logger.exception("email not queued, the broker is unreachable: %s", email.subject)

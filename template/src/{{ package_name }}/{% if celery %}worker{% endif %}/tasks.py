@@ -5,11 +5,14 @@ Every task may run twice (a redelivery after a worker died), so each is idempote
 
 import logging
 import smtplib
+import ssl
 from datetime import timedelta
 from typing import Any, cast
 
 from celery import Task, shared_task
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import CursorResult, delete
 
 from ..auth.models import OneTimeCode, RefreshToken
@@ -17,7 +20,7 @@ from ..core.audit import AuditEvent
 from ..core.config import Settings
 from ..core.db import utcnow
 from ..core.email import Email, build_message
-from .app import CLEAN_UP, SEND_EMAIL, ServiceCelery
+from .app import CLEAN_UP, MAX_RETRY_DELAY, SEND_EMAIL, ServiceCelery
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +33,17 @@ def _app(task: Task[Any, Any]) -> ServiceCelery:
 
 
 def _deliver(settings: Settings, email: Email) -> None:
-    smtp_class = smtplib.SMTP_SSL if settings.smtp_security == "tls" else smtplib.SMTP
-    with smtp_class(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout) as smtp:
+    # smtplib checks no certificate unless given a context that does.
+    tls = ssl.create_default_context()
+    host, port, timeout = settings.smtp_host, settings.smtp_port, settings.smtp_timeout
+    connection: smtplib.SMTP
+    if settings.smtp_security == "tls":
+        connection = smtplib.SMTP_SSL(host, port, timeout=timeout, context=tls)
+    else:
+        connection = smtplib.SMTP(host, port, timeout=timeout)
+    with connection as smtp:
         if settings.smtp_security == "starttls":
-            smtp.starttls()
+            smtp.starttls(context=tls)
         if settings.smtp_username:
             smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
         smtp.send_message(build_message(settings, email))
@@ -42,11 +52,11 @@ def _deliver(settings: Settings, email: Email) -> None:
 @shared_task(
     bind=True,
     name=SEND_EMAIL,
-    autoretry_for=(smtplib.SMTPException, OSError),
+    autoretry_for=(smtplib.SMTPException, OSError, RedisConnectionError, RedisTimeoutError),
     # A refused sender or recipient is refused for good: retrying cannot help.
     dont_autoretry_for=(smtplib.SMTPSenderRefused, smtplib.SMTPRecipientsRefused),
     retry_backoff=True,
-    retry_backoff_max=600,
+    retry_backoff_max=MAX_RETRY_DELAY,
     retry_jitter=True,
     max_retries=10,
 )
