@@ -13,13 +13,15 @@ from celery import Task, shared_task
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy import CursorResult, delete
+from sqlalchemy import CursorResult, Delete, delete
+from sqlalchemy.orm import Session
 
 from ..auth.models import OneTimeCode, RefreshToken
 from ..core.audit import AuditEvent
 from ..core.config import Settings
 from ..core.db import utcnow
 from ..core.email import Email, build_message
+from ..core.redis import REDIS_TIMEOUT
 from .app import CLEAN_UP, MAX_RETRY_DELAY, SEND_EMAIL, ServiceCelery
 
 logger = logging.getLogger(__name__)
@@ -68,7 +70,9 @@ def send_email(self: Task[Any, Any], email: dict[str, str], idempotency_key: str
     """
     settings = _app(self).settings
     sent = f"email-sent:{idempotency_key}"
-    with Redis.from_url(settings.redis_url) as redis:
+    with Redis.from_url(
+        settings.redis_url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
+    ) as redis:
         if redis.exists(sent):
             logger.info("email already sent, not again: %s", idempotency_key)
             return
@@ -76,7 +80,7 @@ def send_email(self: Task[Any, Any], email: dict[str, str], idempotency_key: str
         redis.set(sent, 1, ex=SENT_EMAIL_MEMORY)
 
 
-def _delete(session: Any, statement: Any) -> int:
+def _delete(session: Session, statement: Delete) -> int:
     return cast(CursorResult[Any], session.execute(statement)).rowcount
 
 
