@@ -196,8 +196,7 @@ async def change_password(
     outbox: OutboxDep,
 ) -> TokenResponse:
     """Change the password; every other session ends, this one goes on with the new pair."""
-    await throttle.per_account(settings.rate_limit_login_per_email, PASSWORD_ATTEMPTS, user.email)
-    await confirm_password(user, body.current_password)
+    await confirm_password(settings, throttle, user, body.current_password)
     await set_password(settings, user, body.new_password)
     audit.record(AuditEventType.PASSWORD_CHANGED, user_id=user.id)
     outbox.send("password_changed", user.email)

@@ -7,7 +7,7 @@ from ..core.dependencies import AuditTrailDep, OutboxDep, SessionDep, SettingsDe
 from .dependencies import CurrentUser
 from .repository import UserRepository
 from .schemas import PasswordConfirmation, ProfileUpdate, UserRead
-from .service import PASSWORD_ATTEMPTS, confirm_password
+from .service import confirm_password
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -35,8 +35,7 @@ async def delete_me(
     outbox: OutboxDep,
 ) -> None:
     """Delete the account for good; the password confirms it is really its owner asking."""
-    await throttle.per_account(settings.rate_limit_login_per_email, PASSWORD_ATTEMPTS, user.email)
-    await confirm_password(user, confirmation.password)
+    await confirm_password(settings, throttle, user, confirmation.password)
     audit.record(AuditEventType.ACCOUNT_DELETED, user_id=user.id)
     outbox.send("account_deleted", user.email)
     await UserRepository(session).delete(user)

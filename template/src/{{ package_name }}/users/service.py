@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..core.config import Settings
 from ..core.errors import AppError, ConflictError
 from ..core.passwords import hash_password, verify_password
+from ..core.ratelimit import Throttle
 from .models import User
 from .repository import UserRepository, normalize_email
 
@@ -93,8 +94,12 @@ async def create_user(
     return user
 
 
-async def confirm_password(user: User, password: str) -> None:
-    """Check the password of a signed-in user before a sensitive change."""
+async def confirm_password(
+    settings: Settings, throttle: Throttle, user: User, password: str
+) -> None:
+    """Check the password of a signed-in user before a sensitive change; the try counts
+    against the account's sign-in limit, like every other door to a password."""
+    await throttle.per_account(settings.rate_limit_login_per_email, PASSWORD_ATTEMPTS, user.email)
     matches, upgraded_hash = await verify_password(password, user.password_hash)
     if not matches:
         raise WrongPasswordError
