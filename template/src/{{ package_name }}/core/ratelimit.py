@@ -15,6 +15,7 @@ from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import Redis
 
+from .email import normalize_email
 from .errors import AppError
 
 
@@ -31,7 +32,7 @@ def _limit(spec: str) -> RateLimitItem:
 
 def account_key(email: str) -> str:
     """The key of the account an email names; hashed, so that Redis holds no address."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    return hashlib.sha256(normalize_email(email).encode()).hexdigest()
 
 
 class RateLimiter:

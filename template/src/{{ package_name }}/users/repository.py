@@ -5,11 +5,8 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..core.email import normalize_email
 from .models import User
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
 
 
 class UserRepository:

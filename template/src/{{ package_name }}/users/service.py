@@ -7,11 +7,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.config import Settings
+from ..core.email import normalize_email
 from ..core.errors import AppError, ConflictError
 from ..core.passwords import hash_password, verify_password
 from ..core.ratelimit import Throttle
 from .models import User
-from .repository import UserRepository, normalize_email
+from .repository import UserRepository
 
 PASSWORD_MAX_LENGTH = 128
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
