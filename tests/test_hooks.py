@@ -1,0 +1,166 @@
+"""The scripts Copier runs: `.env` on copy and update, refused answers, what changed."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from after_update import changes_between
+from env_file import add_missing_settings, missing_settings, render_env
+from fixed_answers import main as fixed_answers
+from packaging.version import Version
+
+EXAMPLE = """# Settings.
+ENVIRONMENT=local
+# At least 32 random characters in production.
+SECRET_KEY=change-me
+# DB_POOL_SIZE=20
+
+# Background work.
+# CELERY_BROKER_URL=
+"""
+
+
+def test_a_new_env_gets_a_fresh_secret_and_keeps_everything_else() -> None:
+    first, second = render_env(EXAMPLE), render_env(EXAMPLE)
+    secret = next(line for line in first.splitlines() if line.startswith("SECRET_KEY="))
+
+    assert first != second
+    assert len(secret.removeprefix("SECRET_KEY=")) >= 32
+    assert first.replace(secret, "SECRET_KEY=change-me") == EXAMPLE
+
+
+def test_missing_settings_come_with_their_comments_and_known_ones_stay_out() -> None:
+    env = "ENVIRONMENT=production\n# DB_POOL_SIZE=5\n"
+
+    lines = missing_settings(EXAMPLE, env)
+
+    assert lines[0] == "# At least 32 random characters in production."
+    assert lines[1].startswith("SECRET_KEY=")
+    assert lines[1] != "SECRET_KEY=change-me"
+    assert lines[2:] == ["# Background work.", "# CELERY_BROKER_URL="]
+
+
+def test_an_update_appends_what_env_lacks_and_changes_nothing_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path(".env.example").write_text(EXAMPLE)
+    ours = "ENVIRONMENT=production\nSECRET_KEY=ours\n# DB_POOL_SIZE=20\nOUR_OWN=1"
+    Path(".env").write_text(ours)
+
+    added = add_missing_settings("Added by an update")
+    again = add_missing_settings("Added by an update")
+
+    env = Path(".env").read_text()
+    assert added == ["CELERY_BROKER_URL"]
+    assert again == []
+    assert env == ours + "\n\n# Added by an update\n# Background work.\n# CELERY_BROKER_URL=\n"
+
+
+def test_without_an_env_file_an_update_writes_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path(".env.example").write_text(EXAMPLE)
+
+    assert add_missing_settings("Added by an update") == []
+    assert not Path(".env").exists()
+
+
+CHANGELOG = """# Changelog
+
+## [Unreleased]
+- Next.
+
+## [0.3.0] - 2027-02-01
+- Third.
+
+## [0.2.0] - 2027-01-01
+- Second.
+
+## [0.1.0] - 2026-11-28
+- First.
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("0.1.0", "0.3.0", ["0.3.0", "0.2.0"]),
+        ("0.2.0", "0.2.0", []),
+        ("0.2.0", "0.3.0.post2.dev0+abc1234", ["Unreleased", "0.3.0"]),
+        ("0.3.0.post2.dev0+abc1234", "0.3.0.post2.dev0+abc1234", []),
+    ],
+)
+def test_the_changes_shown_are_those_after_the_projects_release(
+    old: str, new: str, expected: list[str]
+) -> None:
+    sections = changes_between(CHANGELOG, Version(old), Version(new))
+
+    assert [section.split("]")[0].removeprefix("## [") for section in sections] == expected
+    assert all(section.count("## [") == 1 for section in sections)
+
+
+def _git(*args: str, cwd: Path) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A committed project rendered for PostgreSQL, as Copier finds it before an update."""
+    (tmp_path / ".copier-answers.yml").write_text(
+        "_commit: 0.1.0\ndatabase: postgresql\npackage_name: acme_orders\n"
+    )
+    (tmp_path / "README.md").write_text("ours\n")
+    _git("init", "--quiet", cwd=tmp_path)
+    _git("add", "--all", cwd=tmp_path)
+    _git("commit", "--quiet", "-m", "start", cwd=tmp_path)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("answers", "refused"),
+    [
+        ({"database": "mysql"}, "Cannot change database from postgresql to mysql."),
+        ({"package_name": "orders"}, "Cannot change package_name from acme_orders to orders."),
+    ],
+)
+def test_an_answer_an_update_cannot_change_is_refused_with_the_way_out(
+    project: Path, capsys: pytest.CaptureFixture[str], answers: dict[str, str], refused: str
+) -> None:
+    assert fixed_answers(".copier-answers.yml", json.dumps(answers)) == 1
+
+    error = capsys.readouterr().err
+    assert refused in error
+    assert "Keep " in error
+
+
+def test_answers_that_may_change_pass(project: Path) -> None:
+    answers = {"database": "postgresql", "package_name": "acme_orders", "celery": True}
+
+    assert fixed_answers(".copier-answers.yml", json.dumps(answers)) == 0
+
+
+def test_a_refusal_after_the_update_puts_the_project_back(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What an update with another database at the prompt leaves behind.
+    (project / "README.md").write_text("rendered for MySQL\n")
+    (project / "src").mkdir()
+    (project / "src" / "new.py").write_text("")
+
+    refused = fixed_answers(".copier-answers.yml", '{"database": "mysql"}', "--undo")
+
+    assert refused == 1
+    assert (project / "README.md").read_text() == "ours\n"
+    assert not (project / "src").exists()
+    assert _git("status", "--porcelain", cwd=project) == ""
+    assert "The update was undone" in capsys.readouterr().err
