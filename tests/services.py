@@ -86,3 +86,33 @@ def check_services() -> str | None:
         "`docker compose -f tests/compose.yaml up -d`, or point the TEMPLATE_TEST_*_URL "
         "variables at running servers."
     )
+
+
+def _connection(database: str, name: str) -> psycopg.Connection | pymysql.Connection:
+    if database == "postgresql":
+        return psycopg.connect(POSTGRES_URL, dbname=name)
+    server = urlsplit(MYSQL_URL)
+    return pymysql.connect(
+        host=server.hostname or "127.0.0.1",
+        port=server.port or 3306,
+        user=server.username or "root",
+        password=server.password or "",
+        database=name,
+    )
+
+
+def table_rows(database: str, name: str) -> dict[str, list[dict[str, object]]]:
+    """Every row of every table in database `name` but Alembic's own, as column -> value."""
+    schema = "current_schema()" if database == "postgresql" else "DATABASE()"
+    with _connection(database, name) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name FROM information_schema.tables "
+            f"WHERE table_schema = {schema} AND table_name <> 'alembic_version'"
+        )
+        tables = [table for (table,) in cursor.fetchall()]
+        rows = {}
+        for table in tables:
+            cursor.execute(f"SELECT * FROM {table}")
+            columns = [column[0] for column in cursor.description or ()]
+            rows[table] = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    return rows

@@ -1,0 +1,397 @@
+"""Update tier: a service generated at a release, holding live rows and a team's own edits, is
+updated to the template under test with `copier update`, as its README says. Every edit and every
+row survives, and the updated project passes its own checks, migrations and suite; a feature
+turned on, then off, through an update does the same.
+"""
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import copier
+import pytest
+import yaml
+from packaging.version import Version
+
+from .conftest import PACKAGE, VARIANTS, Variant, project_env, run
+from .releases import last_releases, tagged_clone
+from .services import table_rows, throwaway_database
+
+COPIER = Path(sys.executable).parent / "copier"
+#: People with accounts in the live database: superusers made with the service's CLI.
+PEOPLE = [(f"person{n}@example.com", f"the long passphrase of person {n}") for n in range(3)]
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Orders team",
+    "GIT_AUTHOR_EMAIL": "orders@example.com",
+    "GIT_COMMITTER_NAME": "Orders team",
+    "GIT_COMMITTER_EMAIL": "orders@example.com",
+}
+CONFLICT_MARKER = re.compile(r"^(<{7}|>{7}) ", re.M)
+
+#: Run in the service's own virtualenv: every person signs in over HTTP (refresh tokens, audit
+#: rows), and refreshes the token it was given before. Prints the status codes and new tokens.
+SIGN_IN_SCRIPT = f"""
+import asyncio, json, sys
+from httpx import ASGITransport, AsyncClient
+from {PACKAGE}.main import create_app
+
+async def main(people):
+    app = create_app()
+    transport = ASGITransport(app=app)
+    async with app.router.lifespan_context(app), AsyncClient(
+        transport=transport, base_url="http://service"
+    ) as client:
+        for person in people:
+            login = await client.post(
+                "/api/v1/auth/login",
+                data={{"username": person["email"], "password": person["password"]}},
+            )
+            person["login"] = login.status_code
+            token = person.get("refresh_token") or login.json()["refresh_token"]
+            refresh = await client.post("/api/v1/auth/refresh", json={{"refresh_token": token}})
+            person["refresh"] = refresh.status_code
+            person["refresh_token"] = refresh.json().get("refresh_token")
+    print(json.dumps(people))
+
+asyncio.run(main(json.loads(sys.argv[1])))
+"""
+
+
+@dataclass
+class Service:
+    """A service generated from the tagged clone, in a git repository, with its own databases."""
+
+    variant: Variant
+    path: Path
+    database_url: str = ""
+    test_database_url: str = ""
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return project_env(**GIT_IDENTITY, **extra)
+
+    def service_env(self, redis_url: str) -> dict[str, str]:
+        return self.env(DATABASE_URL=self.database_url, REDIS_URL=redis_url, SMTP_PORT="1")
+
+    def bin(self, tool: str) -> Path:
+        return self.path / ".venv" / "bin" / tool
+
+    def sh(self, *command: str | Path, **env: str) -> str:
+        return run(*command, cwd=self.path, env=self.env(**env)).stdout
+
+    def commit(self, message: str) -> None:
+        self.sh("git", "add", "--all")
+        self.sh("git", "commit", "--quiet", "--no-verify", "-m", message)
+
+    def sync(self) -> None:
+        self.sh("uv", "sync", "--python", self.variant.python_version)
+
+    def update(self, *data: str) -> str:
+        """`copier update` as the README gives it, to the template under test."""
+        return self.sh(
+            COPIER,
+            "update",
+            "--trust",
+            "--defaults",
+            "--vcs-ref",
+            "HEAD",
+            *(f"--data={answer}" for answer in data),
+        )
+
+    def sign_in_everyone(self, redis_url: str, people: list[dict[str, object]]) -> list[dict]:
+        result = run(
+            self.bin("python"),
+            "-c",
+            SIGN_IN_SCRIPT,
+            json.dumps(people),
+            cwd=self.path,
+            env=self.service_env(redis_url),
+        )
+        return json.loads(result.stdout.splitlines()[-1])
+
+    def check(self, redis_url: str) -> None:
+        """What the README asks after an update: sync, the pre-commit checks, migrations on the
+        live database, models and migrations in agreement, and the project's own suite."""
+        self.sync()
+        self.sh("git", "add", "--all")
+        run(self.bin("pre-commit"), "run", "--all-files", cwd=self.path, env=self.env())
+        alembic = self.bin("alembic")
+        live = {"DATABASE_URL": self.database_url}
+        self.sh(alembic, "upgrade", "heads", **live)
+        assert "No new upgrade operations detected" in self.sh(alembic, "check", **live)
+        suite = self.sh(
+            self.bin("pytest"),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            TEST_DATABASE_URL=self.test_database_url,
+            TEST_REDIS_URL=redis_url,
+        )
+        assert " passed" in suite
+        assert " failed" not in suite
+
+
+def generate(
+    template: Path, release: Version, variant: Variant, destination: Path, *, sync: bool = True
+) -> Service:
+    """`copier copy` at the release, then what the README says: a git repository, `uv sync`,
+    and the lock file committed with the rest."""
+    copier.run_copy(
+        str(template),
+        destination,
+        data=variant.answers,
+        defaults=True,
+        unsafe=True,
+        vcs_ref=str(release),
+        quiet=True,
+    )
+    service = Service(variant, destination)
+    service.sh("git", "init", "--quiet", "--initial-branch=main")
+    if sync:
+        service.sync()
+    service.commit("Start from the template")
+    return service
+
+
+def make_a_teams_edits(service: Service) -> dict[str, str]:
+    """The edits a team makes in its first weeks, committed; each file and a line that must
+    survive every update."""
+    package = service.path / "src" / PACKAGE
+    (package / "reports").mkdir()
+    (package / "reports" / "__init__.py").write_text('"""Reports: our own domain."""\n')
+    (package / "reports" / "router.py").write_text(
+        '"""Reports, a domain of our own beside the template\'s."""\n\n'
+        "from fastapi import APIRouter\n\n"
+        'router = APIRouter(prefix="/reports", tags=["reports"])\n\n\n'
+        '@router.get("/status")\n'
+        "async def report_status() -> dict[str, str]:\n"
+        '    return {"reports": "ready"}\n'
+    )
+    _replace(
+        package / "main.py",
+        "from .users.router import router as users_router\n",
+        "from .reports.router import router as reports_router\n"
+        "from .users.router import router as users_router\n",
+    )
+    # Among the template's routers, not last: the line after the last one changes with Celery,
+    # and a change next to the template's is a conflict.
+    _replace(
+        package / "main.py",
+        "    api.include_router(users_router)\n",
+        "    api.include_router(users_router)\n    api.include_router(reports_router)\n",
+    )
+    _replace(
+        package / "core" / "config.py",
+        "db_pool_recycle: int = Field(default=1800, ge=1)",
+        "db_pool_recycle: int = Field(default=900, ge=1)",
+    )
+    _replace(
+        service.path / "README.md",
+        "\nA production-ready FastAPI service.\n",
+        "\nAcme's order book: orders in, invoices out, kept by the orders team.\n",
+    )
+    (service.path / "tests" / "test_reports.py").write_text(
+        '"""Our own test, beside the template\'s."""\n\n'
+        "from httpx import AsyncClient\n\n\n"
+        "async def test_reports_are_ready(client: AsyncClient) -> None:\n"
+        '    response = await client.get("/api/v1/reports/status")\n\n'
+        '    assert response.json() == {"reports": "ready"}\n'
+    )
+    first_line = (service.path / "tests" / "test_app.py").read_text().splitlines()[0]
+    _replace(
+        service.path / "tests" / "test_app.py",
+        first_line,
+        '"""The application as our servers run it: through the ASGI lifespan protocol."""',
+    )
+    service.sh("uv", "add", "--quiet", "humanize>=4.9")
+    service.commit("Our own work")
+    return {
+        f"src/{PACKAGE}/reports/router.py": '{"reports": "ready"}',
+        f"src/{PACKAGE}/main.py": "api.include_router(reports_router)",
+        f"src/{PACKAGE}/core/config.py": "Field(default=900, ge=1)",
+        "README.md": "Acme's order book: orders in, invoices out",
+        "tests/test_reports.py": "test_reports_are_ready",
+        "tests/test_app.py": "as our servers run it",
+        "pyproject.toml": '"humanize>=4.9"',
+    }
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{path.name} no longer holds {old!r}: update the team's edits"
+    path.write_text(text.replace(old, new, 1))
+
+
+def assert_updated_cleanly(service: Service, edits: dict[str, str], template: Path) -> None:
+    """No conflict, no rejected hunk, every edit kept, and the answers name the new version."""
+    status = service.sh("git", "status", "--porcelain", "--ignored").splitlines()
+    conflicted = [line for line in status if line[:2] in {"UU", "AA", "DU", "UD"}]
+    rejected = [line for line in status if line.endswith(".rej")]
+    markers = [
+        str(path.relative_to(service.path))
+        for path in service.path.rglob("*")
+        if path.is_file()
+        and not {".venv", ".git"}.intersection(path.relative_to(service.path).parts)
+        and CONFLICT_MARKER.search(path.read_text(errors="replace"))
+    ]
+    lost = [path for path, line in edits.items() if line not in (service.path / path).read_text()]
+    answers = yaml.safe_load((service.path / ".copier-answers.yml").read_text())
+    described = run("git", "describe", "--tags", "HEAD", cwd=template).stdout.strip()
+
+    assert (conflicted, rejected, markers) == ([], [], [])
+    assert lost == []
+    assert answers["_commit"] == described
+
+
+def assert_env_completed(service: Service, env_before: str, told: str) -> None:
+    """`.env` kept every line it had and now names every setting of `.env.example`; the
+    update said which settings it added."""
+    env = (service.path / ".env").read_text()
+    setting = re.compile(r"^(?:# ?)?([A-Z][A-Z0-9_]*)=", re.M)
+    added = setting.findall(env.removeprefix(env_before))
+
+    assert env.startswith(env_before), "the update changed what .env held"
+    assert set(setting.findall((service.path / ".env.example").read_text())) <= set(
+        setting.findall(env)
+    )
+    assert [name for name in added if name not in told] == []
+
+
+def assert_features_follow_the_answers(service: Service) -> None:
+    answers = yaml.safe_load((service.path / ".copier-answers.yml").read_text())
+    compose = yaml.safe_load((service.path / "compose.yaml").read_text())["services"]
+
+    assert (service.path / "src" / PACKAGE / "worker").is_dir() == answers["celery"]
+    assert ("worker" in compose) == answers["celery"]
+
+
+def rows_lost(before: dict[str, list[dict[str, object]]], after: dict[str, list[dict]]) -> dict:
+    """The rows of `before` that `after` no longer holds, compared on `before`'s columns (an
+    update may add columns and rows, never lose them)."""
+    lost = {}
+    for table, rows in before.items():
+        if not rows:
+            continue
+        kept = [{column: row.get(column) for column in rows[0]} for row in after.get(table, [])]
+        missing = [row for row in rows if row not in kept]
+        if missing:
+            lost[table] = missing
+    return lost
+
+
+def sign_in_live_people(service: Service, redis_url: str) -> list[dict[str, object]]:
+    """The people of the live database: created with the CLI, then signed in over HTTP."""
+    for email, password in PEOPLE:
+        run(
+            service.bin("acme-orders"),
+            "create-superuser",
+            email,
+            "--password-stdin",
+            cwd=service.path,
+            env=service.service_env(redis_url),
+            input=f"{password}\n",
+        )
+    people = [{"email": email, "password": password} for email, password in PEOPLE]
+    signed_in = service.sign_in_everyone(redis_url, people)
+    assert [(person["login"], person["refresh"]) for person in signed_in] == [(200, 200)] * 3
+    return signed_in
+
+
+def _newest_release_or_unreleased_changes(release: Version) -> bool:
+    changelog = (Path(__file__).parent.parent / "CHANGELOG.md").read_text()
+    return release < last_releases()[-1] or "## [Unreleased]" in changelog
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template under test, with its release tags: see `releases.tagged_clone`."""
+    return tagged_clone(tmp_path_factory.mktemp("tagged") / "template")
+
+
+#: Each scenario: the variant generated at a release, and the answers each update then changes:
+#: the first update only moves to the template under test.
+SCENARIOS = {
+    "pg-celery-2fa-teams": [[]],
+    "my-celery-no-2fa-no-teams": [[]],
+    # Celery turned on, then off again, through updates.
+    "pg-no-celery-no-2fa-no-teams": [[], ["celery=true"], ["celery=false"]],
+}
+
+
+def _params() -> list[object]:
+    variants = {variant.id: variant for variant in VARIANTS}
+    return [
+        pytest.param(
+            release,
+            variants[variant_id],
+            updates,
+            id=f"{release}-{variant_id}",
+            marks=pytest.mark.xdist_group(f"update-{release}-{variant_id}"),
+        )
+        for release in last_releases()
+        for variant_id, updates in SCENARIOS.items()
+    ]
+
+
+@pytest.mark.usefixtures("services")
+@pytest.mark.parametrize(("release", "variant", "updates"), _params())
+def test_updates_keep_the_teams_edits_and_data_and_pass_the_suite(
+    template: Path,
+    tmp_path: Path,
+    redis_url: str,
+    release: Version,
+    variant: Variant,
+    updates: list[list[str]],
+) -> None:
+    service = generate(template, release, variant, tmp_path / "service")
+    name = f"tpl_update_{variant.id.replace('-', '_')}"
+    with (
+        throwaway_database(variant.database, name) as service.database_url,
+        throwaway_database(variant.database, f"{name}_test") as service.test_database_url,
+    ):
+        service.sh(service.bin("alembic"), "upgrade", "heads", DATABASE_URL=service.database_url)
+        people = sign_in_live_people(service, redis_url)
+        rows = table_rows(variant.database, name)
+        edits = make_a_teams_edits(service)
+
+        for step, answers in enumerate(updates):
+            env_before = (service.path / ".env").read_text()
+            told = service.update(*answers)
+
+            assert_updated_cleanly(service, edits, template)
+            assert_env_completed(service, env_before, told)
+            assert_features_follow_the_answers(service)
+            if step == 0 and _newest_release_or_unreleased_changes(release):
+                assert f"What changed in the template since {release}:" in told
+            service.check(redis_url)
+            assert rows_lost(rows, table_rows(variant.database, name)) == {}
+            service.commit(f"Update from the template ({' '.join(answers) or 'HEAD'})")
+
+        # Old passwords still sign in, and the refresh tokens given out before still refresh.
+        again = service.sign_in_everyone(redis_url, people)
+    assert [(person["login"], person["refresh"]) for person in again] == [(200, 200)] * 3
+
+
+@pytest.mark.parametrize("answer", ["database=mysql", "package_name=orders"])
+def test_an_update_that_would_change_a_fixed_answer_is_refused_and_changes_nothing(
+    template: Path, tmp_path: Path, answer: str
+) -> None:
+    variant = next(variant for variant in VARIANTS if variant.database == "postgresql")
+    service = generate(template, last_releases()[-1], variant, tmp_path / "service", sync=False)
+    head = service.sh("git", "rev-parse", "HEAD")
+
+    refused = subprocess.run(
+        [COPIER, "update", "--trust", "--defaults", "--vcs-ref", "HEAD", f"--data={answer}"],
+        cwd=service.path,
+        env=service.env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert refused.returncode != 0
+    assert f"Cannot change {answer.split('=')[0]} from " in refused.stderr
+    assert service.sh("git", "status", "--porcelain", "--ignored") == "!! .env\n"
+    assert service.sh("git", "rev-parse", "HEAD") == head
