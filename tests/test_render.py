@@ -26,7 +26,9 @@ COMMON_PASSWORDS = Path("src", PACKAGE, "users", "common_passwords.txt")
 
 
 def _files(root: Path) -> list[Path]:
-    skipped = {".venv", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
+    # Tool output, not rendered files: the suite tier's coverage data is binary, and may hold
+    # any byte string.
+    skipped = {".venv", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__", ".coverage"}
     return [
         path
         for path in root.rglob("*")
