@@ -395,3 +395,54 @@ def test_an_update_that_would_change_a_fixed_answer_is_refused_and_changes_nothi
     assert f"Cannot change {answer.split('=')[0]} from " in refused.stderr
     assert service.sh("git", "status", "--porcelain", "--ignored") == "!! .env\n"
     assert service.sh("git", "rev-parse", "HEAD") == head
+
+
+def test_where_the_team_and_a_release_change_the_same_line_the_conflict_is_kept_and_caught(
+    template: Path, tmp_path: Path
+) -> None:
+    """A release of the template that rewrites the README line the team rewrote: both versions
+    are kept for the team to merge, inline or as a .rej file, and pre-commit refuses either."""
+    upstream = tmp_path / "upstream"
+    run("git", "clone", "--quiet", template, upstream, cwd=tmp_path)
+    _replace(upstream / "template" / "README.md.jinja", "\n{{ description }}\n", "\nUpstream.\n")
+    run(
+        "git",
+        "commit",
+        "--quiet",
+        "-am",
+        "A line the team changed too",
+        cwd=upstream,
+        env=project_env(**GIT_IDENTITY),
+    )
+    variant = next(variant for variant in VARIANTS if variant.database == "postgresql")
+    service = generate(upstream, last_releases()[-1], variant, tmp_path / "service", sync=False)
+    _replace(service.path / "README.md", "\nA production-ready FastAPI service.\n", "\nOurs.\n")
+    service.commit("Our own description")
+
+    def caught(hook: str) -> str:
+        service.sync()
+        service.sh("git", "add", "--all")
+        checked = subprocess.run(
+            [service.bin("pre-commit"), "run", hook, "--all-files"],
+            cwd=service.path,
+            env=service.env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert checked.returncode != 0, checked.stdout
+        return checked.stdout
+
+    service.update()
+    readme = (service.path / "README.md").read_text()
+    assert "UU README.md" in service.sh("git", "status", "--porcelain")
+    assert re.search(r"<<<<<<< .*\nOurs\.\n=======\nUpstream\.\n>>>>>>> ", readme), readme
+    assert "README.md" in caught("check-merge-conflict")
+
+    service.sh("git", "reset", "--quiet", "--hard")
+    service.sh("git", "clean", "--quiet", "-d", "--force")
+    service.sh(COPIER, "update", "--trust", "--defaults", "--vcs-ref", "HEAD", "--conflict", "rej")
+    # The file takes the release's line; the team's change waits beside it, to apply again.
+    assert "Upstream." in (service.path / "README.md").read_text()
+    assert "+Ours." in (service.path / "README.md.rej").read_text()
+    assert "README.md.rej" in caught("no-rejected-hunks")
