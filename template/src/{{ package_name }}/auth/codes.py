@@ -1,19 +1,21 @@
-"""Email verification and password reset codes: single use, short-lived, few tries."""
+"""Email verification and password reset codes: random digits, single use, short-lived, few
+tries, and kept only as an HMAC."""
 
+import hashlib
 import hmac
+import secrets
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..core.codes import code_digest, generate_code
 from ..core.config import Settings
 from ..core.db import utcnow
 from ..core.errors import AppError
 from ..users.models import User
+from ..users.repository import UserRepository
 from .models import OneTimeCode
+from .repository import OneTimeCodeRepository
 
 
 class CodePurpose(StrEnum):
@@ -29,23 +31,33 @@ class InvalidCodeError(AppError):
     keeps_changes = True
 
 
+def generate_code(digits: int) -> str:
+    """A code of `digits` digits from the operating system's CSPRNG, leading zeros kept."""
+    return f"{secrets.randbelow(10**digits):0{digits}d}"
+
+
+def code_digest(settings: Settings, *parts: str) -> str:
+    """The HMAC-SHA256 of a code and what it is bound to (its purpose, its user).
+
+    The key is derived from SECRET_KEY, so a leaked table of digests cannot be brute-forced
+    offline without it.
+    """
+    key = hmac.new(
+        settings.secret_key.get_secret_value().encode(), b"one-time-codes", hashlib.sha256
+    ).digest()
+    return hmac.new(key, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()
+
+
 def _digest(settings: Settings, user: User, purpose: CodePurpose, code: str) -> str:
     return code_digest(settings, purpose.value, str(user.id), code)
 
 
-async def issue_code(
-    session: AsyncSession, settings: Settings, user: User, purpose: CodePurpose
-) -> str:
+async def issue_code(db: AsyncSession, settings: Settings, user: User, purpose: CodePurpose) -> str:
     """A fresh code for the user; the previous code of the same purpose dies."""
-    # Lock the user's row, so that two concurrent requests replace codes one after the other.
-    await session.execute(select(User.id).where(User.id == user.id).with_for_update())
-    await session.execute(
-        delete(OneTimeCode).where(
-            OneTimeCode.user_id == user.id, OneTimeCode.purpose == purpose.value
-        )
-    )
+    # Two concurrent requests for the same user replace codes one after the other.
+    await UserRepository(db).lock(user.id)
     code = generate_code(settings.code_digits)
-    session.add(
+    await OneTimeCodeRepository(db).replace(
         OneTimeCode(
             user_id=user.id,
             purpose=purpose.value,
@@ -53,45 +65,20 @@ async def issue_code(
             expires_at=utcnow() + timedelta(minutes=settings.code_expire_minutes),
         )
     )
-    await session.flush()
     return code
 
 
 async def redeem_code(
-    session: AsyncSession, settings: Settings, user: User, purpose: CodePurpose, code: str
+    db: AsyncSession, settings: Settings, user: User, purpose: CodePurpose, code: str
 ) -> None:
-    """Spend the user's code, or `InvalidCodeError`.
-
-    Each try is counted before the code is compared, atomically, so that concurrent guesses
-    cannot exceed the limit; the code dies at its last wrong try, and when it is used.
-    """
-    matches_user_code = (
-        OneTimeCode.user_id == user.id,
-        OneTimeCode.purpose == purpose.value,
-    )
-    counted = cast(
-        CursorResult[Any],
-        await session.execute(
-            update(OneTimeCode)
-            .where(
-                *matches_user_code,
-                OneTimeCode.attempts < settings.code_max_attempts,
-                OneTimeCode.expires_at > utcnow(),
-            )
-            .values(attempts=OneTimeCode.attempts + 1)
-        ),
-    )
-    if counted.rowcount != 1:
+    """Spend the user's code, or `InvalidCodeError`. Each try counts before the comparison;
+    the code dies at its last wrong try, and when it is used."""
+    codes = OneTimeCodeRepository(db)
+    live = await codes.count_try(user.id, purpose.value, settings.code_max_attempts, utcnow())
+    if live is None:
         raise InvalidCodeError
-    # The update holds the row's lock until the transaction ends: it cannot change under us.
-    live = (
-        await session.scalars(
-            select(OneTimeCode).where(*matches_user_code).execution_options(populate_existing=True)
-        )
-    ).one()
     is_right = hmac.compare_digest(live.code_digest, _digest(settings, user, purpose, code))
     if is_right or live.attempts >= settings.code_max_attempts:
-        await session.delete(live)
-        await session.flush()
+        await codes.delete(live)
     if not is_right:
         raise InvalidCodeError

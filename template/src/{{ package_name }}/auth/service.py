@@ -1,9 +1,10 @@
-"""The account flows behind /auth: registration, verification, sign-in, passwords.
+"""The account flows behind /auth: registration, verification, sign-in, sign-out, passwords.
 
 Where an answer could tell whether an address has an account (registration, resending a code,
 a forgotten password), both cases answer alike and cost alike; the difference goes by email.
 """
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.audit import AuditEventType, AuditTrail
@@ -11,11 +12,23 @@ from ..core.config import Settings
 from ..core.email import Outbox
 from ..core.errors import AppError
 from ..core.passwords import burn_verification_time, hash_password, verify_password
-from ..core.ratelimit import RateLimitedError, Throttle
+from ..core.revocation import revoke_access_token
+from ..core.tokens import TokenClaims
+from ..users.lifecycle import AccountLife
 from ..users.models import User
 from ..users.repository import UserRepository
-from ..users.service import EmailTakenError, check_password_policy, create_user, set_password
+from ..users.service import (
+    EmailTakenError,
+    check_password_policy,
+    confirm_password,
+    create_user,
+    end_all_sessions,
+    set_password,
+)
 from .codes import CodePurpose, InvalidCodeError, issue_code, redeem_code
+from .schemas import Registration
+from .sessions import TokenPair, end_session, find_session_id, start_session
+from .steps import SignInChallenge, SignInStep
 
 
 class InvalidCredentialsError(AppError):
@@ -41,10 +54,10 @@ class EmailNotVerifiedError(AppError):
 
 
 async def authenticate(
-    session: AsyncSession, settings: Settings, audit: AuditTrail, email: str, password: str
+    db: AsyncSession, settings: Settings, audit: AuditTrail, email: str, password: str
 ) -> User:
     """The user these credentials belong to; an unknown email and a wrong password look alike."""
-    user = await UserRepository(session).get_by_email(email)
+    user = await UserRepository(db).get_by_email(email)
     if user is None:
         await burn_verification_time(password)
         audit.record(AuditEventType.LOGIN_FAILED, user_id=None, detail="unknown email")
@@ -65,16 +78,20 @@ async def authenticate(
     return user
 
 
-async def _may_notify(settings: Settings, throttle: Throttle, email: str) -> bool:
-    """Whether the owner of a taken address may be told once more; the answer stays 202, so
-    that flooding someone's inbox through registrations tells nothing either."""
-    try:
-        await throttle.per_account(
-            settings.rate_limit_verification_resend_per_email, "registration-notice", email
-        )
-    except RateLimitedError:
-        return False
-    return True
+async def sign_in(
+    db: AsyncSession,
+    settings: Settings,
+    audit: AuditTrail,
+    steps: tuple[SignInStep, ...],
+    email: str,
+    password: str,
+) -> TokenPair | SignInChallenge:
+    """The password first, then every registered step; tokens once none asks for more."""
+    user = await authenticate(db, settings, audit, email, password)
+    for step in steps:
+        if challenge := await step(db, settings, user):
+            return challenge
+    return await start_session(db, settings, user)
 
 
 def _send_code(settings: Settings, outbox: Outbox, template: str, user: User, code: str) -> None:
@@ -82,65 +99,63 @@ def _send_code(settings: Settings, outbox: Outbox, template: str, user: User, co
 
 
 async def register(
-    session: AsyncSession,
+    db: AsyncSession,
     settings: Settings,
+    life: AccountLife,
     outbox: Outbox,
-    throttle: Throttle,
+    registration: Registration,
     *,
-    email: str,
-    password: str,
-    full_name: str | None,
+    may_notify_owner: bool,
 ) -> None:
     """Create the account and email it a code; for a taken address, warn its owner instead."""
+    email, password = registration.email, registration.password
     check_password_policy(settings, password, email)
     try:
         user = await create_user(
-            session, settings, email=email, password=password, full_name=full_name
+            db, settings, life, email=email, password=password, full_name=registration.full_name
         )
     except EmailTakenError:
         # Hash anyway: a taken address must cost what a new one does.
         await hash_password(password)
-        owner = await UserRepository(session).get_by_email(email)
-        if owner is not None and await _may_notify(settings, throttle, email):
+        owner = await UserRepository(db).get_by_email(email)
+        if owner is not None and may_notify_owner:
             outbox.send("registration_attempt", owner.email)
         return
-    code = await issue_code(session, settings, user, CodePurpose.VERIFY_EMAIL)
+    code = await issue_code(db, settings, user, CodePurpose.VERIFY_EMAIL)
     _send_code(settings, outbox, "verification_code", user, code)
 
 
 async def resend_verification(
-    session: AsyncSession, settings: Settings, outbox: Outbox, email: str
+    db: AsyncSession, settings: Settings, outbox: Outbox, email: str
 ) -> None:
-    user = await UserRepository(session).get_by_email(email)
+    user = await UserRepository(db).get_by_email(email)
     if user is None or user.is_verified or not user.is_active:
         return
-    code = await issue_code(session, settings, user, CodePurpose.VERIFY_EMAIL)
+    code = await issue_code(db, settings, user, CodePurpose.VERIFY_EMAIL)
     _send_code(settings, outbox, "verification_code", user, code)
 
 
 async def verify_email(
-    session: AsyncSession, settings: Settings, audit: AuditTrail, email: str, code: str
+    db: AsyncSession, settings: Settings, audit: AuditTrail, email: str, code: str
 ) -> None:
-    user = await UserRepository(session).get_by_email(email)
+    user = await UserRepository(db).get_by_email(email)
     if user is None or user.is_verified or not user.is_active:
         raise InvalidCodeError
-    await redeem_code(session, settings, user, CodePurpose.VERIFY_EMAIL, code)
+    await redeem_code(db, settings, user, CodePurpose.VERIFY_EMAIL, code)
     user.is_verified = True
     audit.record(AuditEventType.EMAIL_VERIFIED, user_id=user.id)
 
 
-async def forgot_password(
-    session: AsyncSession, settings: Settings, outbox: Outbox, email: str
-) -> None:
-    user = await UserRepository(session).get_by_email(email)
+async def forgot_password(db: AsyncSession, settings: Settings, outbox: Outbox, email: str) -> None:
+    user = await UserRepository(db).get_by_email(email)
     if user is None or not user.is_active:
         return
-    code = await issue_code(session, settings, user, CodePurpose.RESET_PASSWORD)
+    code = await issue_code(db, settings, user, CodePurpose.RESET_PASSWORD)
     _send_code(settings, outbox, "password_reset_code", user, code)
 
 
 async def reset_password(
-    session: AsyncSession,
+    db: AsyncSession,
     settings: Settings,
     outbox: Outbox,
     audit: AuditTrail,
@@ -152,12 +167,54 @@ async def reset_password(
     """Set a new password with an emailed code; every session ends, the address is verified."""
     # The policy first: a refused password must not spend the code.
     check_password_policy(settings, new_password, email)
-    user = await UserRepository(session).get_by_email(email)
+    user = await UserRepository(db).get_by_email(email)
     if user is None or not user.is_active:
         raise InvalidCodeError
-    await redeem_code(session, settings, user, CodePurpose.RESET_PASSWORD, code)
+    await redeem_code(db, settings, user, CodePurpose.RESET_PASSWORD, code)
     await set_password(settings, user, new_password)
     # Only the mailbox's owner could read the code.
     user.is_verified = True
     audit.record(AuditEventType.PASSWORD_RESET, user_id=user.id)
     outbox.send("password_changed", user.email)
+
+
+async def change_password(
+    db: AsyncSession,
+    settings: Settings,
+    audit: AuditTrail,
+    outbox: Outbox,
+    user: User,
+    *,
+    current_password: str,
+    new_password: str,
+) -> TokenPair:
+    """Change the password; every other session ends, this one goes on with a new pair."""
+    await confirm_password(user, current_password)
+    await set_password(settings, user, new_password)
+    audit.record(AuditEventType.PASSWORD_CHANGED, user_id=user.id)
+    outbox.send("password_changed", user.email)
+    return await start_session(db, settings, user)
+
+
+async def log_out(
+    db: AsyncSession,
+    settings: Settings,
+    redis: Redis,
+    audit: AuditTrail,
+    claims: TokenClaims,
+    user: User,
+    refresh_token: str | None,
+) -> None:
+    """End this session (and the one a refresh token names): their tokens stop working at once."""
+    await revoke_access_token(redis, claims)
+    session_ids = {claims.session_id}
+    if refresh_token is not None:
+        session_ids.add(await find_session_id(db, user, refresh_token))
+    for session_id in filter(None, session_ids):
+        await end_session(db, settings, redis, session_id)
+    audit.record(AuditEventType.LOGOUT, user_id=user.id)
+
+
+def log_out_everywhere(audit: AuditTrail, user: User) -> None:
+    end_all_sessions(user)
+    audit.record(AuditEventType.LOGOUT_EVERYWHERE, user_id=user.id)

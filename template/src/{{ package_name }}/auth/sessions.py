@@ -11,12 +11,10 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.audit import AuditEventType, AuditTrail
@@ -26,7 +24,9 @@ from ..core.errors import AppError
 from ..core.revocation import revoke_session
 from ..core.tokens import InvalidTokenError, IssuedToken, TokenType, issue_token
 from ..users.models import User
+from ..users.repository import UserRepository
 from .models import RefreshToken
+from .repository import RefreshTokenRepository
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +58,10 @@ def _digest(token: str) -> str:
 
 
 async def _issue_pair(
-    session: AsyncSession, settings: Settings, user: User, family_id: uuid.UUID
+    db: AsyncSession, settings: Settings, user: User, family_id: uuid.UUID
 ) -> TokenPair:
     refresh_token = secrets.token_urlsafe(32)
-    session.add(
+    await RefreshTokenRepository(db).add(
         RefreshToken(
             user_id=user.id,
             family_id=family_id,
@@ -70,7 +70,6 @@ async def _issue_pair(
             expires_at=utcnow() + timedelta(days=settings.refresh_token_expire_days),
         )
     )
-    await session.flush()
     access = issue_token(
         settings,
         subject=str(user.id),
@@ -82,55 +81,34 @@ async def _issue_pair(
     return TokenPair(access, refresh_token)
 
 
-async def start_session(session: AsyncSession, settings: Settings, user: User) -> TokenPair:
-    return await _issue_pair(session, settings, user, uuid.uuid4())
+async def start_session(db: AsyncSession, settings: Settings, user: User) -> TokenPair:
+    return await _issue_pair(db, settings, user, uuid.uuid4())
 
 
 async def rotate_session(
-    session: AsyncSession, settings: Settings, redis: Redis, audit: AuditTrail, token: str
+    db: AsyncSession, settings: Settings, redis: Redis, audit: AuditTrail, token: str
 ) -> TokenPair:
     """Spend a refresh token for a new pair of the same session."""
     now = utcnow()
-    token_id = await session.scalar(
-        select(RefreshToken.id).where(RefreshToken.token_digest == _digest(token))
-    )
+    tokens = RefreshTokenRepository(db)
+    token_id = await tokens.id_by_digest(_digest(token))
     if token_id is None:
         raise InvalidTokenError
-    # Claim the token atomically: of two requests racing with it, exactly one updates the row.
-    # By primary key: a lock taken through the digest's index would also cover the gap before
-    # it, which the winner's insert of the next token may need, and InnoDB would deadlock.
-    claimed = cast(
-        CursorResult[Any],
-        await session.execute(
-            update(RefreshToken)
-            .where(
-                RefreshToken.id == token_id,
-                RefreshToken.used_at.is_(None),
-                RefreshToken.revoked_at.is_(None),
-                RefreshToken.expires_at > now,
-            )
-            .values(used_at=now)
-        ),
-    )
-    stored = await session.scalar(
-        select(RefreshToken)
-        .where(RefreshToken.id == token_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    claimed = await tokens.claim(token_id, now)
+    stored = await tokens.get_locked(token_id)
     if stored is None:
         raise InvalidTokenError  # deleted with its user a moment ago
-    if claimed.rowcount == 1:
-        user = await session.get(User, stored.user_id)
+    if claimed:
+        user = await UserRepository(db).get(stored.user_id)
         if user is None or not user.is_active or user.token_version != stored.token_version:
             raise InvalidTokenError
-        return await _issue_pair(session, settings, user, stored.family_id)
+        return await _issue_pair(db, settings, user, stored.family_id)
     if stored.used_at is None or stored.revoked_at is not None:
         raise InvalidTokenError  # expired, or its session has ended
     grace = timedelta(seconds=settings.refresh_token_reuse_grace_seconds)
     if now - stored.used_at <= grace:
         raise TokenAlreadyRotatedError
-    await _revoke_family(session, stored.family_id)
+    await tokens.revoke_family(stored.family_id)
     audit.record(AuditEventType.TOKEN_REUSE_DETECTED, user_id=stored.user_id)
     try:
         await revoke_session(redis, settings, str(stored.family_id))
@@ -141,27 +119,13 @@ async def rotate_session(
     raise TokenReusedError
 
 
-async def _revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-
-
-async def end_session(
-    session: AsyncSession, settings: Settings, redis: Redis, session_id: str
-) -> None:
+async def end_session(db: AsyncSession, settings: Settings, redis: Redis, session_id: str) -> None:
     """Revoke a session: its refresh tokens in the database, its access tokens in Redis."""
-    await _revoke_family(session, uuid.UUID(session_id))
+    await RefreshTokenRepository(db).revoke_family(uuid.UUID(session_id))
     await revoke_session(redis, settings, session_id)
 
 
-async def find_session_id(session: AsyncSession, user: User, token: str) -> str | None:
+async def find_session_id(db: AsyncSession, user: User, token: str) -> str | None:
     """The session a refresh token belongs to, if it is one of this user's."""
-    family_id = await session.scalar(
-        select(RefreshToken.family_id).where(
-            RefreshToken.token_digest == _digest(token), RefreshToken.user_id == user.id
-        )
-    )
+    family_id = await RefreshTokenRepository(db).family_of(_digest(token), user.id)
     return None if family_id is None else str(family_id)

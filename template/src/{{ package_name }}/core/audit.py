@@ -4,13 +4,15 @@ Rows name the user by id without a foreign key, so that the trail outlives a del
 """
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import String, func, select
+from sqlalchemy import String, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .cleanup import Expired
+from .config import Settings
 from .db import Base, utcnow
 
 
@@ -47,8 +49,8 @@ class AuditEvent(Base):
 class AuditTrail:
     """Records the events of one request, in its transaction, with its client's address."""
 
-    def __init__(self, session: AsyncSession, ip_address: str, user_agent: str | None) -> None:
-        self.session = session
+    def __init__(self, db: AsyncSession, ip_address: str, user_agent: str | None) -> None:
+        self.db = db
         self.ip_address = ip_address
         self.user_agent = user_agent
 
@@ -60,7 +62,7 @@ class AuditTrail:
         actor_id: uuid.UUID | None = None,
         detail: str | None = None,
     ) -> None:
-        self.session.add(
+        self.db.add(
             AuditEvent(
                 event=event.value,
                 user_id=user_id,
@@ -73,14 +75,20 @@ class AuditTrail:
 
 
 async def list_audit_events(
-    session: AsyncSession, *, user_id: uuid.UUID | None, offset: int, limit: int
+    db: AsyncSession, *, user_id: uuid.UUID | None, offset: int, limit: int
 ) -> tuple[list[AuditEvent], int]:
     """A page of events, newest first, and how many there are in all."""
     query = select(AuditEvent)
     if user_id is not None:
         query = query.where(AuditEvent.user_id == user_id)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    page = await session.scalars(
+    total = await db.scalar(select(func.count()).select_from(query.subquery()))
+    page = await db.scalars(
         query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id).offset(offset).limit(limit)
     )
     return list(page), total or 0
+
+
+def expired_audit_events(settings: Settings, now: datetime) -> list[Expired]:
+    """The audit trail's clean-up: events older than AUDIT_RETENTION_DAYS."""
+    oldest_kept = now - timedelta(days=settings.audit_retention_days)
+    return [Expired("audit_events", delete(AuditEvent).where(AuditEvent.occurred_at < oldest_kept))]

@@ -33,26 +33,26 @@ def get_redis(resources: ResourcesDep) -> Redis:
     return resources.redis
 
 
-async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
+async def get_db(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
     """One request, one transaction: committed when the handler returns, rolled back if it raises.
 
     The dependency is function-scoped, so the commit happens before the response is sent and a
     failed commit becomes the request's error instead of a lost write behind a 200. An error
     marked `keeps_changes` commits what the request wrote before it is answered.
     """
-    async with resources.sessionmaker() as session:
+    async with resources.sessionmaker() as db:
         try:
-            yield session
+            yield db
         except AppError as error:
             if error.keeps_changes:
-                await session.commit()
+                await db.commit()
             raise
-        await session.commit()
+        await db.commit()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+DbDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 
 def client_ip(request: Request) -> str:
@@ -71,9 +71,9 @@ def get_outbox(resources: ResourcesDep, background: BackgroundTasks) -> Outbox:
     return Outbox(resources.settings, resources.email_sender, background)
 
 
-def get_audit_trail(session: SessionDep, request: Request, ip: ClientIpDep) -> AuditTrail:
+def get_audit_trail(db: DbDep, request: Request, ip: ClientIpDep) -> AuditTrail:
     user_agent = request.headers.get("user-agent")
-    return AuditTrail(session, ip, user_agent[:USER_AGENT_MAX_LENGTH] if user_agent else None)
+    return AuditTrail(db, ip, user_agent[:USER_AGENT_MAX_LENGTH] if user_agent else None)
 
 
 ThrottleDep = Annotated[Throttle, Depends(get_throttle)]

@@ -32,11 +32,6 @@ _templates = Environment(
 )
 
 
-def normalize_email(email: str) -> str:
-    """The one spelling of an address: one mailbox is one account, and one rate-limit key."""
-    return email.strip().lower()
-
-
 @dataclass(frozen=True, slots=True)
 class Email:
     to: str

@@ -1,11 +1,10 @@
 """Rate limits: moving windows counted in Redis with the `limits` library.
 
-A limit is keyed by what it protects: the client's address, or an account key (the email as
-given, hashed, whether or not an account has it). Redis being down fails the request with 503
-instead of letting it through unlimited.
+A limit is keyed by what it protects: the client's address, or a key its domain chooses (an
+account's, say). Redis being down fails the request with 503 instead of letting it through
+unlimited.
 """
 
-import hashlib
 import math
 import time
 from functools import cache
@@ -15,7 +14,6 @@ from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import Redis
 
-from .email import normalize_email
 from .errors import AppError
 
 
@@ -28,11 +26,6 @@ class RateLimitedError(AppError):
 @cache
 def _limit(spec: str) -> RateLimitItem:
     return parse(spec)
-
-
-def account_key(email: str) -> str:
-    """The key of the account an email names; hashed, so that Redis holds no address."""
-    return hashlib.sha256(normalize_email(email).encode()).hexdigest()
 
 
 class RateLimiter:
@@ -49,11 +42,15 @@ class RateLimiter:
         )
         self._strategy = MovingWindowRateLimiter(storage)
 
+    async def allows(self, spec: str, action: str, key: str) -> bool:
+        """Count one hit; whether it was within the limit."""
+        return await self._strategy.hit(_limit(spec), action, key)
+
     async def hit(self, spec: str, action: str, key: str) -> None:
         """Count one hit; `RateLimitedError` with Retry-After once the limit is reached."""
-        limit = _limit(spec)
-        if await self._strategy.hit(limit, action, key):
+        if await self.allows(spec, action, key):
             return
+        limit = _limit(spec)
         stats = await self._strategy.get_window_stats(limit, action, key)
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         raise RateLimitedError(headers={"Retry-After": str(retry_after)})
@@ -69,5 +66,9 @@ class Throttle:
     async def per_ip(self, spec: str, action: str) -> None:
         await self.limiter.hit(spec, action, f"ip:{self.client_ip}")
 
-    async def per_account(self, spec: str, action: str, email: str) -> None:
-        await self.limiter.hit(spec, action, f"account:{account_key(email)}")
+    async def per_key(self, spec: str, action: str, key: str) -> None:
+        await self.limiter.hit(spec, action, key)
+
+    async def allows(self, spec: str, action: str, key: str) -> bool:
+        """Count one hit without refusing the request: whether it was within the limit."""
+        return await self.limiter.allows(spec, action, key)

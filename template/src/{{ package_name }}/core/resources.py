@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .config import Settings
 from .db import create_engine, create_sessionmaker
-from .email import EmailSender, SmtpSender
+from .email import EmailSender
 from .ratelimit import RateLimiter
 from .redis import create_redis
 
@@ -25,12 +25,10 @@ class Resources:
 
 
 @asynccontextmanager
-async def open_resources(
-    settings: Settings, email_sender: EmailSender | None = None
-) -> AsyncIterator[Resources]:
+async def open_resources(settings: Settings, email_sender: EmailSender) -> AsyncIterator[Resources]:
     """Connections are opened lazily by the pools, so start-up does not wait on the network.
 
-    Mail goes out through `email_sender`, by default in-process over SMTP.
+    Mail goes out through `email_sender` (see `api.EMAIL_SENDER`).
     """
     engine = create_engine(settings)
     redis = create_redis(settings)
@@ -41,7 +39,7 @@ async def open_resources(
             create_sessionmaker(engine),
             redis,
             RateLimiter(redis),
-            email_sender or SmtpSender(settings),
+            email_sender,
         )
     finally:
         await redis.aclose()

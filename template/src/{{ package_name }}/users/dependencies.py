@@ -1,4 +1,5 @@
-"""Who is calling: the bearer token resolved to an active user, checked on every request."""
+"""Who is calling: the bearer token resolved to an active user, checked on every request; and
+the limit on password guesses, which every door to a password shares."""
 
 import uuid
 from typing import Annotated
@@ -6,14 +7,21 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
-from ..core.dependencies import RedisDep, SessionDep, SettingsDep
+from ..core.config import Settings
+from ..core.dependencies import DbDep, RedisDep, SettingsDep, ThrottleDep
 from ..core.errors import AppError
+from ..core.paths import LOGIN_URL
+from ..core.ratelimit import Throttle
 from ..core.revocation import is_revoked
 from ..core.tokens import InvalidTokenError, TokenClaims, TokenType, decode_token
+from .identity import account_key
 from .models import User
 from .repository import UserRepository
 
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl=LOGIN_URL, auto_error=False)
+#: The rate-limit action shared by every door where a password can be guessed (sign-in,
+#: password change, account deletion): guesses through any of them count together.
+PASSWORD_ATTEMPTS = "password-attempts"  # noqa: S105 (a rate-limit name)
 
 
 class NotAuthenticatedError(InvalidTokenError):
@@ -44,12 +52,12 @@ async def access_claims(
 AccessClaims = Annotated[TokenClaims, Depends(access_claims)]
 
 
-async def current_user(claims: AccessClaims, session: SessionDep) -> User:
+async def current_user(claims: AccessClaims, db: DbDep) -> User:
     try:
         user_id = uuid.UUID(claims.subject)
     except ValueError as exc:
         raise InvalidTokenError from exc
-    user = await UserRepository(session).get(user_id)
+    user = await UserRepository(db).get(user_id)
     if user is None or not user.is_active or user.token_version != claims.version:
         raise InvalidTokenError
     return user
@@ -65,3 +73,15 @@ async def current_superuser(user: CurrentUser) -> User:
 
 
 CurrentSuperuser = Annotated[User, Depends(current_superuser)]
+
+
+async def count_password_attempt(settings: Settings, throttle: Throttle, email: str) -> None:
+    """Count a password guess against the account's limit, whether or not it exists."""
+    await throttle.per_key(
+        settings.rate_limit_login_per_email, PASSWORD_ATTEMPTS, account_key(email)
+    )
+
+
+async def password_attempt(user: CurrentUser, settings: SettingsDep, throttle: ThrottleDep) -> None:
+    """A route that checks the signed-in user's password counts the try first."""
+    await count_password_attempt(settings, throttle, user.email)

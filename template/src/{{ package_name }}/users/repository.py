@@ -5,37 +5,42 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..core.email import normalize_email
+from .identity import normalize_email
 from .models import User
 
 
 class UserRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
 
     async def get(self, user_id: uuid.UUID) -> User | None:
-        return await self.session.get(User, user_id)
+        return await self.db.get(User, user_id)
 
     async def get_by_email(self, email: str) -> User | None:
         if not email.isprintable():
             return None  # no stored address holds a control character (or NUL, which PG refuses)
         query = select(User).where(User.email == normalize_email(email))
-        return await self.session.scalar(query)
+        return await self.db.scalar(query)
 
     async def page(self, *, offset: int, limit: int) -> tuple[list[User], int]:
         """A page of users, oldest first, and how many there are in all."""
-        total = await self.session.scalar(select(func.count()).select_from(User))
-        page = await self.session.scalars(
+        total = await self.db.scalar(select(func.count()).select_from(User))
+        page = await self.db.scalars(
             select(User).order_by(User.created_at, User.id).offset(offset).limit(limit)
         )
         return list(page), total or 0
 
+    async def lock(self, user_id: uuid.UUID) -> None:
+        """Hold the user's row until the transaction ends: concurrent changes to what belongs
+        to the user wait for each other."""
+        await self.db.execute(select(User.id).where(User.id == user_id).with_for_update())
+
     async def add(self, user: User) -> User:
-        self.session.add(user)
-        await self.session.flush()
+        self.db.add(user)
+        await self.db.flush()
         return user
 
     async def delete(self, user: User) -> None:
         """Their sessions and codes go with them (ON DELETE CASCADE); the audit trail stays."""
-        await self.session.delete(user)
-        await self.session.flush()
+        await self.db.delete(user)
+        await self.db.flush()

@@ -6,19 +6,19 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..core.audit import AuditEventType, AuditTrail
 from ..core.config import Settings
-from ..core.email import normalize_email
+from ..core.email import Outbox
 from ..core.errors import AppError, ConflictError
 from ..core.passwords import hash_password, verify_password
-from ..core.ratelimit import Throttle
+from .identity import normalize_email
+from .lifecycle import AccountLife, announce
 from .models import User
 from .repository import UserRepository
+from .schemas import ProfileUpdate
 
 PASSWORD_MAX_LENGTH = 128
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
-#: The rate-limit action shared by every door where a password can be guessed (sign-in,
-#: password change, account deletion): guesses through any of them count together.
-PASSWORD_ATTEMPTS = "password-attempts"  # noqa: S105 (a rate-limit name)
 
 
 class EmailTakenError(ConflictError):
@@ -66,8 +66,9 @@ def check_password_policy(settings: Settings, password: str, email: str) -> None
 
 
 async def create_user(
-    session: AsyncSession,
+    db: AsyncSession,
     settings: Settings,
+    life: AccountLife,
     *,
     email: str,
     password: str,
@@ -75,7 +76,7 @@ async def create_user(
     is_superuser: bool = False,
     is_verified: bool = False,
 ) -> User:
-    users = UserRepository(session)
+    users = UserRepository(db)
     if await users.get_by_email(email) is not None:
         raise EmailTakenError
     check_password_policy(settings, password, email)
@@ -88,19 +89,17 @@ async def create_user(
     )
     try:
         # A savepoint: when a concurrent request took the address first, only this insert fails.
-        async with session.begin_nested():
+        async with db.begin_nested():
             await users.add(user)
     except IntegrityError as exc:
         raise EmailTakenError from exc
+    await announce(life.created, db, user)
     return user
 
 
-async def confirm_password(
-    settings: Settings, throttle: Throttle, user: User, password: str
-) -> None:
-    """Check the password of a signed-in user before a sensitive change; the try counts
-    against the account's sign-in limit, like every other door to a password."""
-    await throttle.per_account(settings.rate_limit_login_per_email, PASSWORD_ATTEMPTS, user.email)
+async def confirm_password(user: User, password: str) -> None:
+    """Check the password of a signed-in user before a sensitive change (the route counts the
+    try against the account's limit, like every other door to a password)."""
     matches, upgraded_hash = await verify_password(password, user.password_hash)
     if not matches:
         raise WrongPasswordError
@@ -118,3 +117,37 @@ async def set_password(settings: Settings, user: User, password: str) -> None:
 def end_all_sessions(user: User) -> None:
     """Every token carries the user's token version; bumping it revokes them all at once."""
     user.token_version += 1
+
+
+def update_profile(user: User, update: ProfileUpdate) -> User:
+    for field, value in update.model_dump(exclude_unset=True).items():
+        setattr(user, field, value)
+    return user
+
+
+async def deactivate(db: AsyncSession, life: AccountLife, user: User) -> None:
+    """Deactivate an account: every session ends, and whoever registered is told."""
+    user.is_active = False
+    end_all_sessions(user)
+    await announce(life.deactivated, db, user)
+
+
+async def delete_user(db: AsyncSession, life: AccountLife, outbox: Outbox, user: User) -> None:
+    """Delete an account for good, once every listener agreed; its owner is told by email."""
+    await announce(life.deleting, db, user)
+    outbox.send("account_deleted", user.email)
+    await UserRepository(db).delete(user)
+
+
+async def delete_account(
+    db: AsyncSession,
+    life: AccountLife,
+    audit: AuditTrail,
+    outbox: Outbox,
+    user: User,
+    password: str,
+) -> None:
+    """The user deletes their own account; the password confirms it is really its owner."""
+    await confirm_password(user, password)
+    audit.record(AuditEventType.ACCOUNT_DELETED, user_id=user.id)
+    await delete_user(db, life, outbox, user)

@@ -13,15 +13,13 @@ from celery import Task, shared_task
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy import CursorResult, Delete, delete
-from sqlalchemy.orm import Session
 
-from ..auth.models import OneTimeCode, RefreshToken
-from ..core.audit import AuditEvent
+from ..core.cleanup import delete_expired_sync
 from ..core.config import Settings
 from ..core.db import utcnow
 from ..core.email import Email, build_message
 from ..core.redis import REDIS_TIMEOUT
+from ..extensions import EXTENSIONS
 from .app import CLEAN_UP, MAX_RETRY_DELAY, SEND_EMAIL, ServiceCelery
 
 logger = logging.getLogger(__name__)
@@ -80,27 +78,11 @@ def send_email(self: Task[Any, Any], email: dict[str, str], idempotency_key: str
         redis.set(sent, 1, ex=SENT_EMAIL_MEMORY)
 
 
-def _delete(session: Session, statement: Delete) -> int:
-    return cast(CursorResult[Any], session.execute(statement)).rowcount
-
-
 @shared_task(bind=True, name=CLEAN_UP)
 def clean_up(self: Task[Any, Any]) -> dict[str, int]:
-    """Delete expired refresh tokens and codes, and audit events past their retention."""
+    """Delete what has expired, by the rules each domain declares (`extensions.py`)."""
     app = _app(self)
-    now = utcnow()
-    oldest_kept = now - timedelta(days=app.settings.audit_retention_days)
-    with app.sessionmaker.begin() as session:
-        deleted = {
-            "refresh_tokens": _delete(
-                session, delete(RefreshToken).where(RefreshToken.expires_at < now)
-            ),
-            "one_time_codes": _delete(
-                session, delete(OneTimeCode).where(OneTimeCode.expires_at < now)
-            ),
-            "audit_events": _delete(
-                session, delete(AuditEvent).where(AuditEvent.occurred_at < oldest_kept)
-            ),
-        }
+    with app.sessionmaker.begin() as db:
+        deleted = dict(delete_expired_sync(db, app.settings, EXTENSIONS.clean_up, utcnow()))
     logger.info("clean-up deleted %s", deleted)
     return deleted

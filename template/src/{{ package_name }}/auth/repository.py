@@ -1,0 +1,128 @@
+"""Database access for sign-in: refresh tokens and one-time codes. All of auth's SQL is here.
+
+Flushes, never commits: the request owns the transaction.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, CursorResult, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..core.cleanup import Expired
+from ..core.config import Settings
+from ..core.db import utcnow
+from .models import OneTimeCode, RefreshToken
+
+
+def _rowcount(result: object) -> int:
+    return cast(CursorResult[Any], result).rowcount
+
+
+class RefreshTokenRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def add(self, token: RefreshToken) -> None:
+        self.db.add(token)
+        await self.db.flush()
+
+    async def id_by_digest(self, digest: str) -> uuid.UUID | None:
+        return await self.db.scalar(
+            select(RefreshToken.id).where(RefreshToken.token_digest == digest)
+        )
+
+    async def claim(self, token_id: uuid.UUID, now: datetime) -> bool:
+        """Spend a live token, atomically: of two requests racing with it, exactly one wins.
+
+        By primary key: a lock taken through the digest's index would also cover the gap before
+        it, which the winner's insert of the next token may need, and InnoDB would deadlock.
+        """
+        claimed = await self.db.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.id == token_id,
+                RefreshToken.used_at.is_(None),
+                RefreshToken.revoked_at.is_(None),
+                RefreshToken.expires_at > now,
+            )
+            .values(used_at=now)
+        )
+        return _rowcount(claimed) == 1
+
+    async def get_locked(self, token_id: uuid.UUID) -> RefreshToken | None:
+        """The token as the database holds it now, locked until the transaction ends."""
+        return await self.db.scalar(
+            select(RefreshToken)
+            .where(RefreshToken.id == token_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    async def revoke_family(self, family_id: uuid.UUID) -> None:
+        await self.db.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+
+    async def family_of(self, digest: str, user_id: uuid.UUID) -> uuid.UUID | None:
+        """The family of a token, if it is one of this user's."""
+        return await self.db.scalar(
+            select(RefreshToken.family_id).where(
+                RefreshToken.token_digest == digest, RefreshToken.user_id == user_id
+            )
+        )
+
+
+class OneTimeCodeRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    @staticmethod
+    def _of(user_id: uuid.UUID, purpose: str) -> tuple[ColumnElement[bool], ...]:
+        return (OneTimeCode.user_id == user_id, OneTimeCode.purpose == purpose)
+
+    async def replace(self, code: OneTimeCode) -> None:
+        """Store a code in place of the user's previous one of the same purpose."""
+        await self.db.execute(delete(OneTimeCode).where(*self._of(code.user_id, code.purpose)))
+        self.db.add(code)
+        await self.db.flush()
+
+    async def count_try(
+        self, user_id: uuid.UUID, purpose: str, max_attempts: int, now: datetime
+    ) -> OneTimeCode | None:
+        """Count a try at the user's live code, atomically, before it is compared: concurrent
+        guesses cannot exceed the limit. The code as counted, locked until the transaction
+        ends; None when there is no live code with tries left."""
+        counted = await self.db.execute(
+            update(OneTimeCode)
+            .where(
+                *self._of(user_id, purpose),
+                OneTimeCode.attempts < max_attempts,
+                OneTimeCode.expires_at > now,
+            )
+            .values(attempts=OneTimeCode.attempts + 1)
+        )
+        if _rowcount(counted) != 1:
+            return None
+        return (
+            await self.db.scalars(
+                select(OneTimeCode)
+                .where(*self._of(user_id, purpose))
+                .execution_options(populate_existing=True)
+            )
+        ).one()
+
+    async def delete(self, code: OneTimeCode) -> None:
+        await self.db.delete(code)
+        await self.db.flush()
+
+
+def expired_sign_in_rows(settings: Settings, now: datetime) -> list[Expired]:
+    """Auth's clean-up: refresh tokens and codes past the expiry written on each."""
+    return [
+        Expired("refresh_tokens", delete(RefreshToken).where(RefreshToken.expires_at < now)),
+        Expired("one_time_codes", delete(OneTimeCode).where(OneTimeCode.expires_at < now)),
+    ]
