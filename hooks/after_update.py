@@ -4,6 +4,8 @@ feature needs to `.env`, then tell the user what changed.
 Usage: after_update.py VERSION_FROM VERSION_TO (PEP 440, as Copier gives them)
 """
 
+from __future__ import annotations
+
 import re
 import sys
 from pathlib import Path

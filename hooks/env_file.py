@@ -7,6 +7,8 @@ so a feature turned on later finds its settings (and a fresh secret) in place; n
 `.env` is ever changed. Standard library only: no network, no packages.
 """
 
+from __future__ import annotations
+
 import re
 import secrets
 import sys

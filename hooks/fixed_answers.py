@@ -8,6 +8,8 @@ so its last commit is that state) and fails the update.
 Usage: fixed_answers.py ANSWERS_FILE ANSWERS_JSON [--undo]
 """
 
+from __future__ import annotations
+
 import json
 import subprocess
 import sys

@@ -152,3 +152,16 @@ def redis_url(worker_id: str) -> str:
     runs may flush it, while suites on other workers use databases of their own."""
     index = int(worker_id.removeprefix("gw")) + 1 if worker_id.startswith("gw") else 0
     return f"{REDIS_URL}/{index % 16}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest groups first, so that no worker is left with a long one at the end: the
+    update tier (most updates first), then the variants' suites, then the rest."""
+
+    def weight(item: pytest.Item) -> tuple[int, int]:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "updates" in callspec.params:
+            return 0, -len(callspec.params["updates"])
+        return (1 if item.nodeid.startswith("tests/test_suite.py") else 2), 0
+
+    items.sort(key=weight)

@@ -8,7 +8,11 @@ import pytest
 from after_update import changes_between
 from env_file import add_missing_settings, missing_settings, render_env
 from fixed_answers import main as fixed_answers
+from follow_moves import MOVES, follow
 from packaging.version import Version
+
+from .releases import TEMPLATE_ROOT, recorded_releases
+from .test_update import MOVED_FILE_EDITS
 
 EXAMPLE = """# Settings.
 ENVIRONMENT=local
@@ -164,3 +168,57 @@ def test_a_refusal_after_the_update_puts_the_project_back(
     assert not (project / "src").exists()
     assert _git("status", "--porcelain", cwd=project) == ""
     assert "The update was undone" in capsys.readouterr().err
+
+
+def test_every_moved_file_has_a_team_edit_in_the_update_tier() -> None:
+    assert {move["old"] for move in MOVES} == set(MOVED_FILE_EDITS)
+
+
+@pytest.fixture
+def moved_project(project: Path) -> Path:
+    """A project at 0.1.0 that the update just moved `core/pagination.py` out of."""
+    release = str(next(iter(recorded_releases().values())))
+    old = project / "src" / "acme_orders" / "core" / "pagination.py"
+    old.parent.mkdir(parents=True)
+    shipped = _git(
+        "show",
+        f"{release}:template/src/{{{{ package_name }}}}/core/pagination.py",
+        cwd=TEMPLATE_ROOT,
+    )
+    old.write_text(shipped)
+    _git("add", "--all", cwd=project)
+    _git("commit", "--quiet", "-m", "at 0.1.0", cwd=project)
+    new = project / "src" / "acme_orders" / "admin" / "pagination.py"
+    new.parent.mkdir(parents=True)
+    new.write_text(shipped.replace("MAX_PAGE_SIZE = 100", "MAX_PAGE_SIZE = 100  # the release's"))
+    old.unlink()
+    return project
+
+
+MOVE = ("src/{package}/core/pagination.py", "src/{package}/admin/pagination.py")
+
+
+def test_a_teams_edit_of_a_moved_file_follows_it(moved_project: Path) -> None:
+    release = str(next(iter(recorded_releases().values())))
+    old = moved_project / "src" / "acme_orders" / "core" / "pagination.py"
+    edited = _git("show", "HEAD:src/acme_orders/core/pagination.py", cwd=moved_project)
+    old.write_text(edited.replace('"""Offset pagination', '"""Our pagination'))
+    _git("commit", "--quiet", "-am", "our edit", cwd=moved_project)
+    old.unlink()
+
+    said = follow(release, "acme_orders", *MOVE)
+
+    new = (moved_project / "src" / "acme_orders" / "admin" / "pagination.py").read_text()
+    assert said is not None
+    assert "your changes to it are there now" in said
+    assert new.startswith('"""Our pagination')
+    assert "MAX_PAGE_SIZE = 100  # the release's" in new
+
+
+def test_an_unedited_moved_file_needs_nothing(moved_project: Path) -> None:
+    release = str(next(iter(recorded_releases().values())))
+    new = moved_project / "src" / "acme_orders" / "admin" / "pagination.py"
+    before = new.read_text()
+
+    assert follow(release, "acme_orders", *MOVE) is None
+    assert new.read_text() == before

@@ -14,6 +14,7 @@ from pathlib import Path
 import copier
 import pytest
 import yaml
+from follow_moves import MOVES
 from packaging.version import Version
 
 from .conftest import PACKAGE, VARIANTS, Variant, project_env, run
@@ -100,6 +101,18 @@ class Service:
             *(f"--data={answer}" for answer in data),
         )
 
+    def migrate(self) -> None:
+        """The live database up to the new heads; the models and the migrations agree."""
+        alembic, live = self.bin("alembic"), {"DATABASE_URL": self.database_url}
+        self.sh(alembic, "upgrade", "heads", **live)
+        assert "No new upgrade operations detected" in self.sh(alembic, "check", **live)
+
+    def changes_since(self, commit: str) -> list[str]:
+        """The paths that differ from `commit`, lock file aside (uv may resolve anew)."""
+        self.sh("git", "add", "--all")
+        names = self.sh("git", "diff", "--cached", "--name-only", commit, "--", ".", ":!uv.lock")
+        return names.splitlines()
+
     def sign_in_everyone(self, redis_url: str, people: list[dict[str, object]]) -> list[dict]:
         result = run(
             self.bin("python"),
@@ -117,10 +130,7 @@ class Service:
         self.sync()
         self.sh("git", "add", "--all")
         run(self.bin("pre-commit"), "run", "--all-files", cwd=self.path, env=self.env())
-        alembic = self.bin("alembic")
-        live = {"DATABASE_URL": self.database_url}
-        self.sh(alembic, "upgrade", "heads", **live)
-        assert "No new upgrade operations detected" in self.sh(alembic, "check", **live)
+        self.migrate()
         suite = self.sh(
             self.bin("pytest"),
             "-q",
@@ -155,6 +165,61 @@ def generate(
     return service
 
 
+#: A team's edit of each file the template later moved (`follow_moves.MOVES`): the line it
+#: changed, and the line it wrote instead, which must arrive at the file's new place.
+MOVED_FILE_EDITS = {
+    "src/{package}/core/pagination.py": (
+        "MAX_PAGE_SIZE = 100\n",
+        "# The most a client may ask for at once (our note).\nMAX_PAGE_SIZE = 100\n",
+    ),
+    "src/{package}/core/codes.py": (
+        "    offline without it.\n",
+        "    offline without it (checked by our security review).\n",
+    ),
+}
+
+
+def wire_reports_router(service: Service) -> dict[str, str]:
+    """Register the team's router where its release registers routers: in `api.py`, or in
+    `main.py` before there was one. Among the template's routers, not last: a feature adds its
+    own after the last, and a change next to the template's is a conflict."""
+    package = service.path / "src" / PACKAGE
+    api = package / "api.py"
+    if not api.exists():
+        _replace(
+            package / "main.py",
+            "from .users.router import router as users_router\n",
+            "from .reports.router import router as reports_router\n"
+            "from .users.router import router as users_router\n",
+        )
+        _replace(
+            package / "main.py",
+            "    api.include_router(users_router)\n",
+            "    api.include_router(users_router)\n    api.include_router(reports_router)\n",
+        )
+        return {f"src/{PACKAGE}/main.py": "api.include_router(reports_router)"}
+    _replace(
+        api,
+        "from .users.router import router as users_router\n",
+        "from .reports.router import router as reports_router\n"
+        "from .users.router import router as users_router\n",
+    )
+    _replace(api, "    users_router,\n", "    users_router,\n    reports_router,\n")
+    return {f"src/{PACKAGE}/api.py": "    reports_router,\n"}
+
+
+def edit_moved_files(service: Service) -> dict[str, str]:
+    """Edit each file the template moved after this project's release, as a team may have."""
+    expected = {}
+    for move in MOVES:
+        old = service.path / move["old"].format(package=PACKAGE)
+        if old.exists():
+            before, after = MOVED_FILE_EDITS[move["old"]]
+            _replace(old, before, after)
+            expected[move["new"].format(package=PACKAGE)] = after
+    return expected
+
+
 def make_a_teams_edits(service: Service) -> dict[str, str]:
     """The edits a team makes in its first weeks, committed; each file and a line that must
     survive every update."""
@@ -169,19 +234,8 @@ def make_a_teams_edits(service: Service) -> dict[str, str]:
         "async def report_status() -> dict[str, str]:\n"
         '    return {"reports": "ready"}\n'
     )
-    _replace(
-        package / "main.py",
-        "from .users.router import router as users_router\n",
-        "from .reports.router import router as reports_router\n"
-        "from .users.router import router as users_router\n",
-    )
-    # Among the template's routers, not last: the line after the last one changes with Celery,
-    # and a change next to the template's is a conflict.
-    _replace(
-        package / "main.py",
-        "    api.include_router(users_router)\n",
-        "    api.include_router(users_router)\n    api.include_router(reports_router)\n",
-    )
+    wired = wire_reports_router(service)
+    moved = edit_moved_files(service)
     _replace(
         package / "core" / "config.py",
         "db_pool_recycle: int = Field(default=1800, ge=1)",
@@ -208,14 +262,32 @@ def make_a_teams_edits(service: Service) -> dict[str, str]:
     service.sh("uv", "add", "--quiet", "humanize>=4.9")
     service.commit("Our own work")
     return {
+        **wired,
+        **moved,
         f"src/{PACKAGE}/reports/router.py": '{"reports": "ready"}',
-        f"src/{PACKAGE}/main.py": "api.include_router(reports_router)",
         f"src/{PACKAGE}/core/config.py": "Field(default=900, ge=1)",
         "README.md": "Acme's order book: orders in, invoices out",
         "tests/test_reports.py": "test_reports_are_ready",
         "tests/test_app.py": "as our servers run it",
         "pyproject.toml": '"humanize>=4.9"',
     }
+
+
+def move_the_wiring_to_api(service: Service, edits: dict[str, str]) -> dict[str, str]:
+    """The one conflict a team that started before `api.py` meets, resolved as the CHANGELOG of
+    0.2.0 says: routers are registered in `api.py` now, so `main.py` takes the release's version
+    and the team's router joins `ROUTERS`. Before that, the conflict must hold both sides."""
+    main = f"src/{PACKAGE}/main.py"
+    status = service.sh("git", "status", "--porcelain").splitlines()
+    conflicted = [line[3:] for line in status if line[:2] == "UU"]
+    text = (service.path / main).read_text()
+
+    assert conflicted == [main]
+    assert "<<<<<<< before updating" in text
+    assert edits[main] in text
+    service.sh("git", "checkout", "--theirs", "--", main)
+    service.sh("git", "add", "--", main)
+    return {**{k: v for k, v in edits.items() if k != main}, **wire_reports_router(service)}
 
 
 def _replace(path: Path, old: str, new: str) -> None:
@@ -356,18 +428,34 @@ def test_updates_keep_the_teams_edits_and_data_and_pass_the_suite(
         rows = table_rows(variant.database, name)
         edits = make_a_teams_edits(service)
 
+        # The answers of each step that passed every check, and the commit it was.
+        checked: dict[str, str] = {}
         for step, answers in enumerate(updates):
             env_before = (service.path / ".env").read_text()
             told = service.update(*answers)
+            if (
+                f"src/{PACKAGE}/main.py" in edits
+                and (service.path / f"src/{PACKAGE}/api.py").exists()
+            ):
+                edits = move_the_wiring_to_api(service, edits)
 
             assert_updated_cleanly(service, edits, template)
             assert_env_completed(service, env_before, told)
             assert_features_follow_the_answers(service)
             if step == 0 and _newest_release_or_unreleased_changes(release):
                 assert f"What changed in the template since {release}:" in told
-            service.check(redis_url)
+            recorded = (service.path / ".copier-answers.yml").read_text()
+            if recorded in checked:
+                # Back to the answers of an earlier step: the project must be that one exactly,
+                # which passed every check (a feature turned off leaves nothing behind).
+                service.sync()
+                assert service.changes_since(checked[recorded]) == []
+                service.migrate()
+            else:
+                service.check(redis_url)
             assert rows_lost(rows, table_rows(variant.database, name)) == {}
             service.commit(f"Update from the template ({' '.join(answers) or 'HEAD'})")
+            checked.setdefault(recorded, service.sh("git", "rev-parse", "HEAD").strip())
 
         # Old passwords still sign in, and the refresh tokens given out before still refresh.
         again = service.sign_in_everyone(redis_url, people)
