@@ -29,21 +29,23 @@ def database_url(database: str, name: str) -> str:
     return f"{SERVICE_DRIVERS[database]}://{server.netloc}/{name}"
 
 
-def _admin_connection(database: str) -> psycopg.Connection | pymysql.Connection:
+def _connect(database: str, name: str | None = None) -> psycopg.Connection | pymysql.Connection:
+    """An autocommit connection to the server, in database `name` when given."""
     if database == "postgresql":
-        return psycopg.connect(POSTGRES_URL, autocommit=True)
+        return psycopg.connect(POSTGRES_URL, autocommit=True, **({"dbname": name} if name else {}))
     server = urlsplit(MYSQL_URL)
     return pymysql.connect(
         host=server.hostname or "127.0.0.1",
         port=server.port or 3306,
         user=server.username or "root",
         password=server.password or "",
+        database=name,
         autocommit=True,
     )
 
 
 def create_database(database: str, name: str) -> None:
-    with _admin_connection(database) as connection, connection.cursor() as cursor:
+    with _connect(database) as connection, connection.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS {name}")
         if database == "postgresql":
             cursor.execute(f"CREATE DATABASE {name}")
@@ -52,7 +54,7 @@ def create_database(database: str, name: str) -> None:
 
 
 def drop_database(database: str, name: str) -> None:
-    with _admin_connection(database) as connection, connection.cursor() as cursor:
+    with _connect(database) as connection, connection.cursor() as cursor:
         force = " WITH (FORCE)" if database == "postgresql" else ""
         cursor.execute(f"DROP DATABASE IF EXISTS {name}{force}")
 
@@ -71,8 +73,8 @@ def check_services() -> str | None:
     """None when every service answers, else a line naming what is down and how to start it."""
     down = []
     for name, probe in (
-        ("PostgreSQL at " + POSTGRES_URL, lambda: _admin_connection("postgresql").close()),
-        ("MySQL/MariaDB at " + MYSQL_URL, lambda: _admin_connection("mysql").close()),
+        ("PostgreSQL at " + POSTGRES_URL, lambda: _connect("postgresql").close()),
+        ("MySQL/MariaDB at " + MYSQL_URL, lambda: _connect("mysql").close()),
         ("Redis at " + REDIS_URL, lambda: redis.Redis.from_url(REDIS_URL).ping()),
     ):
         try:
@@ -88,23 +90,10 @@ def check_services() -> str | None:
     )
 
 
-def _connection(database: str, name: str) -> psycopg.Connection | pymysql.Connection:
-    if database == "postgresql":
-        return psycopg.connect(POSTGRES_URL, dbname=name)
-    server = urlsplit(MYSQL_URL)
-    return pymysql.connect(
-        host=server.hostname or "127.0.0.1",
-        port=server.port or 3306,
-        user=server.username or "root",
-        password=server.password or "",
-        database=name,
-    )
-
-
 def table_rows(database: str, name: str) -> dict[str, list[dict[str, object]]]:
     """Every row of every table in database `name` but Alembic's own, as column -> value."""
     schema = "current_schema()" if database == "postgresql" else "DATABASE()"
-    with _connection(database, name) as connection, connection.cursor() as cursor:
+    with _connect(database, name) as connection, connection.cursor() as cursor:
         cursor.execute(
             "SELECT table_name FROM information_schema.tables "
             f"WHERE table_schema = {schema} AND table_name <> 'alembic_version'"

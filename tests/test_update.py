@@ -274,9 +274,9 @@ def make_a_teams_edits(service: Service) -> dict[str, str]:
 
 
 def move_the_wiring_to_api(service: Service, edits: dict[str, str]) -> dict[str, str]:
-    """The one conflict a team that started before `api.py` meets, resolved as the CHANGELOG of
-    0.2.0 says: routers are registered in `api.py` now, so `main.py` takes the release's version
-    and the team's router joins `ROUTERS`. Before that, the conflict must hold both sides."""
+    """The one conflict a team that started before `api.py` meets, resolved as the CHANGELOG
+    says: routers are registered in `api.py` now, so `main.py` takes the release's version and
+    the team's router joins `ROUTERS`. Before that, the conflict must hold both sides."""
     main = f"src/{PACKAGE}/main.py"
     status = service.sh("git", "status", "--porcelain").splitlines()
     conflicted = [line[3:] for line in status if line[:2] == "UU"]
