@@ -81,8 +81,22 @@ def issue_token(
     return IssuedToken(token, claims, int(lifetime.total_seconds()))
 
 
+def _is_uuid(value: object) -> bool:
+    """Whether a claim names a user or a session: both are UUIDs, checked here so that no code
+    past the decoder meets a malformed one."""
+    if not isinstance(value, str):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def decode_token(settings: Settings, token: str, expected_type: TokenType) -> TokenClaims:
-    """The token's claims, or `InvalidTokenError` for anything forged, expired or misplaced."""
+    """The token's claims, or `InvalidTokenError` for anything forged, expired or misplaced, and
+    for any claim of the wrong type: a token signed with the key is still checked claim by
+    claim."""
     try:
         payload = jwt.decode(
             token,
@@ -103,9 +117,10 @@ def decode_token(settings: Settings, token: str, expected_type: TokenType) -> To
     )
     if (
         token_type != expected_type
+        or not _is_uuid(subject)
         or not isinstance(token_id, str)
         or type(version) is not int
-        or not isinstance(session_id, str | None)
+        or not (session_id is None or _is_uuid(session_id))
     ):
         raise InvalidTokenError
     return TokenClaims(

@@ -53,11 +53,8 @@ AccessClaims = Annotated[TokenClaims, Depends(access_claims)]
 
 
 async def current_user(claims: AccessClaims, db: DbDep) -> User:
-    try:
-        user_id = uuid.UUID(claims.subject)
-    except ValueError as exc:
-        raise InvalidTokenError from exc
-    user = await UserRepository(db).get(user_id)
+    # The decoder refused any subject that is not a UUID.
+    user = await UserRepository(db).get(uuid.UUID(claims.subject))
     if user is None or not user.is_active or user.token_version != claims.version:
         raise InvalidTokenError
     return user
