@@ -60,6 +60,15 @@ class RefreshTokenRepository:
             .execution_options(populate_existing=True)
         )
 
+    async def spent_since(self, family_id: uuid.UUID, moment: datetime) -> bool:
+        """Whether a token of the family was spent after `moment`."""
+        later = await self.db.scalar(
+            select(RefreshToken.id)
+            .where(RefreshToken.family_id == family_id, RefreshToken.used_at > moment)
+            .limit(1)
+        )
+        return later is not None
+
     async def revoke_family(self, family_id: uuid.UUID) -> None:
         await self.db.execute(
             update(RefreshToken)

@@ -1,8 +1,10 @@
 """Sign-in sessions: a short-lived access JWT and an opaque refresh token that rotates.
 
 The refresh tokens a sign-in begets form a family, whose id the access tokens carry as `sid`.
-Each refresh token is exchanged once. A token presented again after its grace window means it
-was copied: the whole family is revoked, and so are the access tokens it issued.
+Each refresh token is exchanged once. A token presented again means it was copied: the whole
+family is revoked, and so are the access tokens it issued; only the live token's immediate
+predecessor, presented again within the grace window (two tabs refreshing at once), is answered
+409 and revokes nothing.
 """
 
 import hashlib
@@ -106,7 +108,11 @@ async def rotate_session(
     if stored.used_at is None or stored.revoked_at is not None:
         raise InvalidTokenError  # expired, or its session has ended
     grace = timedelta(seconds=settings.refresh_token_reuse_grace_seconds)
-    if now - stored.used_at <= grace:
+    # Two tabs refreshing at once present the live token's immediate predecessor, within the
+    # grace window; a token spent before that one is reuse, however recent.
+    if now - stored.used_at <= grace and not await tokens.spent_since(
+        stored.family_id, stored.used_at
+    ):
         raise TokenAlreadyRotatedError
     await tokens.revoke_family(stored.family_id)
     audit.record(AuditEventType.TOKEN_REUSE_DETECTED, user_id=stored.user_id)
