@@ -1,4 +1,5 @@
-"""The request context: an id for every request, one log line for it, a last-resort 500."""
+"""The request context: an id for every request, one log line for it, a last-resort 500, and the
+headers every answer of an API of personal data carries."""
 
 import logging
 import re
@@ -14,6 +15,13 @@ from .logging import request_id_var
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
+#: On every response unless the route set its own: nothing is cached (token responses must not
+#: be, RFC 6749 5.1, and neither should any account's data), no type sniffing, no referrer.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 # An incoming id is kept only when it is short and plain, so it cannot forge log lines.
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
@@ -48,7 +56,10 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status_code = message["status"]
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID_HEADER] = request_id
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
             await send(message)
 
         started_at = time.perf_counter()
