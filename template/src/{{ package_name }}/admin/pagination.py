@@ -8,6 +8,10 @@ from pydantic import BaseModel
 
 MAX_PAGE_SIZE = 100
 
+#: Far past any real list, and within every database's integers (an offset the database cannot
+#: hold would be its error, a 500, instead of the schema's 422).
+MAX_OFFSET = 1_000_000_000
+
 
 @dataclass(frozen=True, slots=True)
 class PageRequest:
@@ -16,7 +20,7 @@ class PageRequest:
 
 
 def page_request(
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> PageRequest:
     return PageRequest(offset, limit)

@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -67,6 +67,14 @@ class DatabaseBusyError(ServiceUnavailableError):
     message = "The service is busy; try again shortly."
 
 
+class InvalidValueError(AppError):
+    """A value the schema let through but the database cannot store or compare."""
+
+    status_code = 422
+    code = "invalid_value"
+    message = "A value in the request cannot be stored; check its range and format."
+
+
 class RedisUnavailableError(ServiceUnavailableError):
     """Rate limits and token revocation live in Redis; without it, they fail closed."""
 
@@ -116,6 +124,14 @@ def error_response(exc: Exception) -> JSONResponse:
         case PoolTimeoutError():
             logger.warning("no database connection free within the pool timeout")
             return error_response(DatabaseBusyError(headers={"Retry-After": "1"}))
+        # What input can make the database refuse: its 4xx, never a 500. The statement and its
+        # values stay out of the answer and the log.
+        case DataError():
+            logger.warning("database refused a value: %s", type(exc.orig).__name__)
+            return error_response(InvalidValueError())
+        case IntegrityError():
+            logger.warning("database constraint refused a change: %s", type(exc.orig).__name__)
+            return error_response(ConflictError())
         case OperationalError():
             logger.warning("database operational error: %s", type(exc.orig).__name__)
             return error_response(DatabaseUnavailableError(headers={"Retry-After": "5"}))
@@ -138,6 +154,8 @@ def register_error_handlers(app: FastAPI) -> None:
         RequestValidationError,
         StarletteHTTPException,
         PoolTimeoutError,
+        DataError,
+        IntegrityError,
         OperationalError,
         RedisConnectionError,
         RedisTimeoutError,
