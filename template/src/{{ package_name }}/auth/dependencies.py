@@ -25,6 +25,12 @@ async def login_attempt(
     return form
 
 
+async def code_attempt(settings: SettingsDep, throttle: ThrottleDep) -> None:
+    """A try at an emailed code, counted per client: each code allows few tries, and this keeps
+    one address from spreading its guesses over many accounts' codes."""
+    await throttle.per_ip(settings.rate_limit_code_per_ip, "code-attempts")
+
+
 @dataclass(frozen=True, slots=True)
 class RegistrationAttempt:
     registration: Registration

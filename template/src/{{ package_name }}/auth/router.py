@@ -13,6 +13,7 @@ from .dependencies import (
     PasswordForgotten,
     RegistrationAttemptDep,
     VerificationResend,
+    code_attempt,
 )
 from .schemas import (
     Accepted,
@@ -62,7 +63,7 @@ async def register(
     return CHECK_YOUR_INBOX
 
 
-@router.post("/verify-email")
+@router.post("/verify-email", dependencies=[Depends(code_attempt)])
 async def verify_email(
     body: EmailCode, db: DbDep, settings: SettingsDep, audit: AuditTrailDep
 ) -> Done:
@@ -133,7 +134,7 @@ async def forgot_password(
     return CHECK_YOUR_INBOX
 
 
-@router.post("/password/reset")
+@router.post("/password/reset", dependencies=[Depends(code_attempt)])
 async def reset_password(
     body: PasswordReset,
     db: DbDep,
