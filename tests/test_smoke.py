@@ -118,7 +118,8 @@ def _working(project: Project, env: dict[str, str]) -> Iterator[None]:
             [
                 project.bin("celery"),
                 *("-A", f"{PACKAGE}.worker.app", "worker", "--pool=solo"),
-                *("--queues=email,maintenance", "--loglevel=INFO"),
+                # Celery's plain command, as the README gives it: no --queues.
+                "--loglevel=INFO",
             ],
             cwd=project.path,
             env=env,

@@ -9,6 +9,7 @@ from datetime import timedelta
 from functools import cached_property
 
 from celery import Celery
+from kombu import Queue
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,6 +45,9 @@ class ServiceCelery(Celery):
                 SEND_EMAIL: {"queue": EMAIL_QUEUE},
                 CLEAN_UP: {"queue": MAINTENANCE_QUEUE},
             },
+            # Declared, so that a worker started without --queues (Celery's plain command)
+            # consumes every queue the tasks are routed to, not the unused default one.
+            task_queues=[Queue(EMAIL_QUEUE), Queue(MAINTENANCE_QUEUE)],
             task_always_eager=settings.celery_task_always_eager,
             task_eager_propagates=True,
             # A message a dead machine held comes back after this long. It must outlast a task
