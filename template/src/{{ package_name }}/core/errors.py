@@ -55,6 +55,11 @@ class ServiceUnavailableError(AppError):
     message = "The service is temporarily unavailable; try again shortly."
 
 
+class OverloadedError(ServiceUnavailableError):
+    code = "overloaded"
+    message = "The service has more requests than it can answer quickly; try again shortly."
+
+
 class DatabaseUnavailableError(ServiceUnavailableError):
     """The database is down, or failed the request transiently (a deadlock, a lock timeout)."""
 

@@ -1,0 +1,79 @@
+"""Limits that keep one client or one burst from taking the service down: the size of a request
+body, and how many requests are answered at once. Pure ASGI, so they cost no task switch."""
+
+from fastapi import HTTPException, status
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import OverloadedError, error_response
+
+#: Probes are answered even past the limit: an overloaded service is alive, and a liveness
+#: probe that failed would have it restarted, losing what it holds.
+_NEVER_SHED = "/health/"
+
+
+def _too_large() -> HTTPException:
+    # FastAPI's own exception: raised while a body is read, it reaches the error handlers as it
+    # is, where anything else would become a 400 "error parsing the body".
+    return HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE, "The request body is larger than this service accepts."
+    )
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+class BodySizeLimitMiddleware:
+    """413 for a body over `max_bytes`: at once by its declared length, else (a chunked body)
+    as soon as what arrived passes the limit; nothing larger is ever read."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _declared_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await error_response(_too_large())(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _too_large()
+            return message
+
+        await self.app(scope, counted, send)
+
+
+class LoadSheddingMiddleware:
+    """503 with Retry-After, at once, for a request past `max_in_flight` being answered: the
+    requests the service takes stay fast instead of all queueing behind a burst."""
+
+    def __init__(self, app: ASGIApp, max_in_flight: int) -> None:
+        self.app = app
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(_NEVER_SHED):
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_in_flight:
+            refusal = OverloadedError(headers={"Retry-After": "1"})
+            await error_response(refusal)(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
