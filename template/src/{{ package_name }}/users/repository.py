@@ -17,10 +17,10 @@ class UserRepository:
         return await self.db.get(User, user_id)
 
     async def get_by_email(self, email: str) -> User | None:
-        if not email.isprintable():
+        address = normalize_email(email)
+        if not address.isprintable():
             return None  # no stored address holds a control character (or NUL, which PG refuses)
-        query = select(User).where(User.email == normalize_email(email))
-        return await self.db.scalar(query)
+        return await self.db.scalar(select(User).where(User.email == address))
 
     async def page(self, *, offset: int, limit: int) -> tuple[list[User], int]:
         """A page of users, oldest first, and how many there are in all."""
