@@ -1,6 +1,7 @@
 """FastAPI dependencies: the shared resources, and the tools of one request, for handlers."""
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, cast
 
 from fastapi import BackgroundTasks, Depends, Request
@@ -14,8 +15,13 @@ from .errors import AppError
 from .ratelimit import Throttle
 from .resources import Resources
 
+logger = logging.getLogger(__name__)
+
 #: The longest User-Agent the audit trail keeps.
 USER_AGENT_MAX_LENGTH = 255
+
+#: Work done after the response, in a transaction of its own.
+DeferredWork = Callable[[AsyncSession, Settings, Outbox, str], Awaitable[None]]
 
 
 def get_resources(request: Request) -> Resources:
@@ -79,3 +85,32 @@ def get_audit_trail(db: DbDep, request: Request, ip: ClientIpDep) -> AuditTrail:
 ThrottleDep = Annotated[Throttle, Depends(get_throttle)]
 OutboxDep = Annotated[Outbox, Depends(get_outbox)]
 AuditTrailDep = Annotated[AuditTrail, Depends(get_audit_trail)]
+
+
+class AfterResponse:
+    """Work that must not show in the answer's time: the request answers first, then the work
+    runs in a transaction of its own (its mail goes out after that commit). Where the answer
+    must not tell whether an account exists, the account's work goes here, so both cases answer
+    alike and just as fast. A failure is logged: there is nobody left to answer."""
+
+    def __init__(self, resources: Resources, background: BackgroundTasks) -> None:
+        self.resources = resources
+        self.background = background
+
+    def run(self, work: DeferredWork, argument: str) -> None:
+        self.background.add_task(self._in_transaction, work, argument)
+
+    async def _in_transaction(self, work: DeferredWork, argument: str) -> None:
+        outbox = Outbox(self.resources.settings, self.resources.email_sender, self.background)
+        try:
+            async with self.resources.sessionmaker.begin() as db:
+                await work(db, self.resources.settings, outbox, argument)
+        except Exception:
+            logger.exception("work after the response failed: %s", work.__name__)
+
+
+def get_after_response(resources: ResourcesDep, background: BackgroundTasks) -> AfterResponse:
+    return AfterResponse(resources, background)
+
+
+AfterResponseDep = Annotated[AfterResponse, Depends(get_after_response)]
