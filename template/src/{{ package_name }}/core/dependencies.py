@@ -101,12 +101,16 @@ class AfterResponse:
         self.background.add_task(self._in_transaction, work, argument)
 
     async def _in_transaction(self, work: DeferredWork, argument: str) -> None:
-        outbox = Outbox(self.resources.settings, self.resources.email_sender, self.background)
+        # The work's mail waits for its commit: a rolled-back code is never mailed.
+        mail = BackgroundTasks()
+        outbox = Outbox(self.resources.settings, self.resources.email_sender, mail)
         try:
             async with self.resources.sessionmaker.begin() as db:
                 await work(db, self.resources.settings, outbox, argument)
         except Exception:
             logger.exception("work after the response failed: %s", work.__name__)
+            return
+        await mail()
 
 
 def get_after_response(resources: ResourcesDep, background: BackgroundTasks) -> AfterResponse:
