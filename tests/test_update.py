@@ -17,7 +17,15 @@ import yaml
 from follow_moves import MOVES
 from packaging.version import Version
 
-from .conftest import PACKAGE, VARIANTS, Variant, project_env, run
+from .conftest import (
+    COVERAGE_GATE,
+    PACKAGE,
+    UPDATE_SCENARIOS,
+    VARIANTS,
+    Variant,
+    project_env,
+    run,
+)
 from .releases import last_releases, tagged_clone
 from .services import table_rows, throwaway_database
 
@@ -136,11 +144,14 @@ class Service:
             "-q",
             "-p",
             "no:cacheprovider",
+            "--cov",
+            f"--cov-fail-under={COVERAGE_GATE}",
             TEST_DATABASE_URL=self.test_database_url,
             TEST_REDIS_URL=redis_url,
         )
         assert " passed" in suite
         assert " failed" not in suite
+        assert f"Required test coverage of {COVERAGE_GATE}" in suite
 
 
 def generate(
@@ -382,16 +393,6 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tagged_clone(tmp_path_factory.mktemp("tagged") / "template")
 
 
-#: Each scenario: the variant generated at a release, and the answers each update then changes:
-#: the first update only moves to the template under test.
-SCENARIOS = {
-    "pg-celery-2fa-teams": [[]],
-    "my-celery-no-2fa-no-teams": [[]],
-    # Celery turned on, then off again, through updates.
-    "pg-no-celery-no-2fa-no-teams": [[], ["celery=true"], ["celery=false"]],
-}
-
-
 def _params() -> list[object]:
     variants = {variant.id: variant for variant in VARIANTS}
     return [
@@ -403,7 +404,7 @@ def _params() -> list[object]:
             marks=pytest.mark.xdist_group(f"update-{release}-{variant_id}"),
         )
         for release in last_releases()
-        for variant_id, updates in SCENARIOS.items()
+        for variant_id, updates in UPDATE_SCENARIOS.items()
     ]
 
 
