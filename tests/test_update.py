@@ -16,6 +16,7 @@ import pytest
 import yaml
 from follow_moves import MOVES
 from packaging.version import Version
+from redis import Redis
 
 from .conftest import (
     COVERAGE_GATE,
@@ -421,6 +422,9 @@ def test_updates_keep_the_teams_edits_and_data_and_pass_the_suite(
     updates: list[list[str]],
 ) -> None:
     service = generate(template, release, variant, tmp_path / "service")
+    # The worker's own Redis database: sign-in counters of an earlier run must not carry over.
+    with Redis.from_url(redis_url) as redis:
+        redis.flushdb()
     name = f"tpl_update_{variant.id.replace('-', '_')}"
     with (
         throwaway_database(variant.database, name) as service.database_url,
