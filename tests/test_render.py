@@ -26,9 +26,12 @@ COMMON_PASSWORDS = Path("src", PACKAGE, "users", "common_passwords.txt")
 
 
 def _files(root: Path) -> list[Path]:
-    # Tool output, not rendered files: the suite tier's coverage data is binary, and may hold
-    # any byte string.
-    skipped = {".venv", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__", ".coverage"}
+    # Tool output, not rendered files: the suite tier's coverage data, and the lock file that
+    # `uv sync` writes, whose hashes may hold any string of hex digits ("2fa", say).
+    skipped = {
+        *(".venv", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"),
+        *(".coverage", "uv.lock"),
+    }
     return [
         path
         for path in root.rglob("*")

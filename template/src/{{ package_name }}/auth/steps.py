@@ -1,6 +1,6 @@
 """Sign-in steps: what sign-in needs, after the password, before it completes.
 
-A feature registers a step (two-factor sign-in registers its challenge); `auth` asks the
+A feature registers a step (a second factor registers its challenge); `auth` asks the
 registered steps in order and knows none of them. A step answers None to let sign-in go on, or
 a challenge: the client then takes the step's own endpoint, with the challenge's token, to get
 its tokens. A service without steps never answers a challenge.

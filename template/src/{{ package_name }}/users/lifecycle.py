@@ -2,7 +2,7 @@
 transaction that does it, to whoever registered for them; `users` knows none of them.
 
 A listener that raises refuses the change, and the transaction rolls back with everything the
-listeners did (teams, for one, refuses to delete the owner of a team that has other members).
+listeners did (a feature whose records an account owns can refuse to let the owner go).
 """
 
 from collections.abc import Awaitable, Callable
