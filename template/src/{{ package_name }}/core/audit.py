@@ -17,6 +17,8 @@ from .db import Base, utcnow
 
 
 class AuditEventType(StrEnum):
+    """The events of the account system; a feature names its own in a StrEnum of its own."""
+
     LOGIN_SUCCEEDED = "login_succeeded"
     LOGIN_FAILED = "login_failed"
     LOGOUT = "logout"
@@ -56,7 +58,7 @@ class AuditTrail:
 
     def record(
         self,
-        event: AuditEventType,
+        event: StrEnum,
         *,
         user_id: uuid.UUID | None,
         actor_id: uuid.UUID | None = None,
