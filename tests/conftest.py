@@ -3,7 +3,7 @@
 import json
 import os
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,6 +151,15 @@ class Projects:
 @pytest.fixture(scope="session")
 def projects(tmp_path_factory: pytest.TempPathFactory) -> Projects:
     return Projects(tmp_path_factory.mktemp("variants"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One mypy cache per worker for every project it checks: the variants share most modules
+    (their dependencies' above all), and mypy re-checks a module whose file differs."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MYPY_CACHE_DIR", str(tmp_path_factory.mktemp("mypy-cache")))
+        yield
 
 
 @pytest.fixture(scope="session")

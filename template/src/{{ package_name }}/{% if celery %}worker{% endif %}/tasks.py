@@ -7,6 +7,7 @@ import logging
 import smtplib
 import ssl
 from datetime import timedelta
+from functools import cache
 from typing import Any, cast
 
 from celery import Task, shared_task
@@ -32,18 +33,23 @@ def _app(task: Task[Any, Any]) -> ServiceCelery:
     return cast(ServiceCelery, task.app)
 
 
+@cache
+def _tls() -> ssl.SSLContext:
+    """smtplib checks no certificate unless given a context that does; loading the system's
+    certificates is slow, so it is done once per worker process."""
+    return ssl.create_default_context()
+
+
 def _deliver(settings: Settings, email: Email) -> None:
-    # smtplib checks no certificate unless given a context that does.
-    tls = ssl.create_default_context()
     host, port, timeout = settings.smtp_host, settings.smtp_port, settings.smtp_timeout
     connection: smtplib.SMTP
     if settings.smtp_security == "tls":
-        connection = smtplib.SMTP_SSL(host, port, timeout=timeout, context=tls)
+        connection = smtplib.SMTP_SSL(host, port, timeout=timeout, context=_tls())
     else:
         connection = smtplib.SMTP(host, port, timeout=timeout)
     with connection as smtp:
         if settings.smtp_security == "starttls":
-            smtp.starttls(context=tls)
+            smtp.starttls(context=_tls())
         if settings.smtp_username:
             smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
         smtp.send_message(build_message(settings, email))
