@@ -157,13 +157,18 @@ def _personal_team_name(email: str, full_name: str | None) -> str:
     return owner[: TEAM_NAME_MAX_LENGTH - len(PERSONAL_SUFFIX)] + PERSONAL_SUFFIX
 
 
-def _backfill_personal_teams() -> None:
-    """A personal team for every user, its owner's membership, and their current team."""
-    connection = op.get_bind()
+def backfill_personal_teams(connection: sa.Connection) -> None:
+    """A personal team for every user who has none, its owner's membership, and their current
+    team. (The tests call it too, for users made without one.)"""
     now = datetime.now(UTC)
+    has_one = sa.exists().where(teams.c.personal_user_id == users.c.id)
     last: uuid.UUID | None = None
     while True:
-        page = sa.select(users.c.id, users.c.email, users.c.full_name).order_by(users.c.id)
+        page = (
+            sa.select(users.c.id, users.c.email, users.c.full_name)
+            .where(~has_one)
+            .order_by(users.c.id)
+        )
         if last is not None:
             page = page.where(users.c.id > last)
         rows = connection.execute(page.limit(BATCH)).all()
@@ -199,7 +204,7 @@ def _backfill_personal_teams() -> None:
 
 def upgrade() -> None:
     _create_tables()
-    _backfill_personal_teams()
+    backfill_personal_teams(op.get_bind())
 
 
 def downgrade() -> None:

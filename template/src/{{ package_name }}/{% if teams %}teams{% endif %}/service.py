@@ -402,13 +402,13 @@ async def accept_invitation(
     if not user.is_verified:
         raise InviteeNotVerifiedError
     teams = TeamRepository(db)
-    # The team first, as every change of its members: one lock order, no deadlock.
-    await teams.lock(invitation.team_id)
-    if await teams.member(invitation.team_id, user.id) is not None:
-        raise AlreadyMemberError
     team_id, role = invitation.team_id, Role(invitation.role)
+    # The team first, as every change of its members: one lock order, no deadlock.
+    await teams.lock(team_id)
     if not await invitations.claim(invitation.id, utcnow()):
         raise InvalidInvitationError
+    if await teams.member(team_id, user.id) is not None:
+        raise AlreadyMemberError
     await teams.add_member(team_id, user.id, role)
     audit.record(
         TeamEvent.MEMBER_JOINED,
