@@ -109,9 +109,6 @@ class TeamRepository:
         await self.db.delete(team)
         await self.db.flush()
 
-    async def personal_team_id(self, user_id: uuid.UUID) -> uuid.UUID | None:
-        return await self.db.scalar(select(Team.id).where(Team.personal_user_id == user_id))
-
     async def current_team_id(self, user_id: uuid.UUID) -> uuid.UUID | None:
         """The team the user chose, or their personal team when the choice is gone."""
         chosen = select(CurrentTeam.team_id).where(CurrentTeam.user_id == user_id)
