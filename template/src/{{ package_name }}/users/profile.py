@@ -33,7 +33,8 @@ class Profile:
         self.sections = sections
         self.schema: type[UserRead] = UserRead
         if self.sections:
-            bases: tuple[type[BaseModel], ...] = (UserRead, *(s.fields for s in sections))
+            # The account's fields first: pydantic orders fields from the last base to the first.
+            bases: tuple[type[BaseModel], ...] = (*(s.fields for s in sections), UserRead)
             self.schema = cast(type[UserRead], create_model("UserProfile", __base__=bases))
 
     async def of(self, db: AsyncSession, user: User) -> UserRead:
