@@ -14,8 +14,9 @@ from ..core.passwords import hash_password, verify_password
 from .identity import normalize_email
 from .lifecycle import AccountLife, announce
 from .models import User
+from .profile import Profile
 from .repository import UserRepository
-from .schemas import ProfileUpdate
+from .schemas import ProfileUpdate, UserRead
 
 PASSWORD_MAX_LENGTH = 128
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
@@ -119,10 +120,13 @@ def end_all_sessions(user: User) -> None:
     user.token_version += 1
 
 
-def update_profile(user: User, update: ProfileUpdate) -> User:
+async def update_profile(
+    db: AsyncSession, profile: Profile, user: User, update: ProfileUpdate
+) -> UserRead:
+    """Change the user's own fields; the answer is the whole profile."""
     for field, value in update.model_dump(exclude_unset=True).items():
         setattr(user, field, value)
-    return user
+    return await profile.of(db, user)
 
 
 async def deactivate(db: AsyncSession, life: AccountLife, user: User) -> None:

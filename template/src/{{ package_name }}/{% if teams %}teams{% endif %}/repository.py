@@ -1,0 +1,206 @@
+"""Database access for teams: teams, memberships, current teams and invitations. All of the
+feature's SQL is here. Flushes, never commits: the request owns the transaction."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Row, and_, delete, exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from ..core.cleanup import Expired
+from ..core.config import Settings
+from ..users.models import User
+from .models import CurrentTeam, Invitation, Membership, Team
+from .permissions import Role
+
+
+def _rowcount(result: object) -> int:
+    return cast(CursorResult[Any], result).rowcount
+
+
+class TeamRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def add(self, team: Team, owner_id: uuid.UUID) -> Team:
+        """A new team, with its owner's membership."""
+        self.db.add(team)
+        await self.db.flush()
+        await self.add_member(team.id, owner_id, Role.OWNER)
+        return team
+
+    async def add_member(self, team_id: uuid.UUID, user_id: uuid.UUID, role: Role) -> None:
+        self.db.add(Membership(team_id=team_id, user_id=user_id, role=role.value))
+        await self.db.flush()
+
+    async def get(self, team_id: uuid.UUID) -> Team:
+        return await self.db.get_one(Team, team_id)
+
+    async def membership(self, team_id: uuid.UUID, user_id: uuid.UUID) -> Row[Team, str] | None:
+        """The team and the user's role in it, if the user is a member."""
+        rows = await self.db.execute(
+            select(Team, Membership.role)
+            .join(Membership, Membership.team_id == Team.id)
+            .where(Team.id == team_id, Membership.user_id == user_id)
+        )
+        return rows.first()
+
+    async def lock(self, team_id: uuid.UUID) -> None:
+        """Hold the team's row until the transaction ends: concurrent changes to its members
+        (a transfer, a role change, a removal) wait for each other."""
+        await self.db.execute(select(Team.id).where(Team.id == team_id).with_for_update())
+
+    async def teams_of(self, user_id: uuid.UUID) -> Sequence[Row[Team, str]]:
+        """The user's teams and role in each: the personal team first, then by name."""
+        rows = await self.db.execute(
+            select(Team, Membership.role)
+            .join(Membership, Membership.team_id == Team.id)
+            .where(Membership.user_id == user_id)
+            .order_by(Team.personal_user_id.is_(None), Team.name, Team.id)
+        )
+        return rows.all()
+
+    async def members(self, team_id: uuid.UUID) -> Sequence[Row[User, Membership]]:
+        """The team's members, oldest first."""
+        rows = await self.db.execute(
+            select(User, Membership)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.team_id == team_id)
+            .order_by(Membership.joined_at, User.id)
+        )
+        return rows.all()
+
+    async def member(
+        self, team_id: uuid.UUID, user_id: uuid.UUID, *, lock: bool = False
+    ) -> Row[User, Membership] | None:
+        """One member of the team, if the user is one; with `lock`, as the database holds it
+        now (after `lock` of the team: MySQL's plain reads keep the transaction's snapshot)."""
+        query = (
+            select(User, Membership)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.team_id == team_id, Membership.user_id == user_id)
+        )
+        if lock:
+            query = query.with_for_update(of=Membership).execution_options(populate_existing=True)
+        return (await self.db.execute(query)).first()
+
+    async def is_member_by_email(self, team_id: uuid.UUID, email: str) -> bool:
+        found = await self.db.scalar(
+            select(
+                exists()
+                .where(Membership.team_id == team_id, Membership.user_id == User.id)
+                .where(User.email == email)
+            )
+        )
+        return bool(found)
+
+    async def remove_member(self, membership: Membership) -> None:
+        """The membership goes; so does the user's choice of the team as current team."""
+        await self.db.delete(membership)
+        await self.db.flush()
+
+    async def delete(self, team: Team) -> None:
+        """Its memberships, invitations and the current teams that named it go with it (ON
+        DELETE CASCADE)."""
+        await self.db.delete(team)
+        await self.db.flush()
+
+    async def current_team_id(self, user_id: uuid.UUID) -> uuid.UUID | None:
+        """The team the user chose, or their personal team when the choice is gone."""
+        chosen = select(CurrentTeam.team_id).where(CurrentTeam.user_id == user_id)
+        personal = select(Team.id).where(Team.personal_user_id == user_id)
+        return await self.db.scalar(
+            select(func.coalesce(chosen.scalar_subquery(), personal.scalar_subquery()))
+        )
+
+    async def set_current_team(self, user_id: uuid.UUID, team_id: uuid.UUID) -> None:
+        """Make it the user's current team (the caller holds the user's row lock)."""
+        await self.db.execute(delete(CurrentTeam).where(CurrentTeam.user_id == user_id))
+        self.db.add(CurrentTeam(user_id=user_id, team_id=team_id))
+        await self.db.flush()
+
+    async def owns_a_team_with_others(self, user_id: uuid.UUID) -> bool:
+        """Whether the user owns a team that has another member."""
+        owned, other = aliased(Membership), aliased(Membership)
+        found = await self.db.scalar(
+            select(
+                exists()
+                .where(owned.user_id == user_id, owned.role == Role.OWNER.value)
+                .where(and_(other.team_id == owned.team_id, other.user_id != user_id))
+            )
+        )
+        return bool(found)
+
+    async def delete_owned_by(self, user_id: uuid.UUID) -> None:
+        """Delete the teams the user owns (with everything that hangs on them)."""
+        owned = select(Membership.team_id).where(
+            Membership.user_id == user_id, Membership.role == Role.OWNER.value
+        )
+        # Materialised first: MySQL cannot delete from a table a subquery of it reads.
+        team_ids = list(await self.db.scalars(owned))
+        if team_ids:
+            await self.db.execute(delete(Team).where(Team.id.in_(team_ids)))
+
+
+class InvitationRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def add(self, invitation: Invitation) -> bool:
+        """Store it; False when the team already has a pending invitation for the address."""
+        try:
+            # A savepoint: when a concurrent request invited the address first, only this
+            # insert fails.
+            async with self.db.begin_nested():
+                self.db.add(invitation)
+                await self.db.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    async def delete_expired(self, team_id: uuid.UUID, email: str, now: datetime) -> None:
+        """An expired invitation makes way for a new one before the clean-up removes it."""
+        await self.db.execute(
+            delete(Invitation).where(
+                Invitation.team_id == team_id,
+                Invitation.email == email,
+                Invitation.expires_at <= now,
+            )
+        )
+
+    async def pending(self, team_id: uuid.UUID, now: datetime) -> Sequence[Invitation]:
+        rows = await self.db.scalars(
+            select(Invitation)
+            .where(Invitation.team_id == team_id, Invitation.expires_at > now)
+            .order_by(Invitation.created_at, Invitation.id)
+        )
+        return rows.all()
+
+    async def get(self, team_id: uuid.UUID, invitation_id: uuid.UUID) -> Invitation | None:
+        return await self.db.scalar(
+            select(Invitation).where(Invitation.id == invitation_id, Invitation.team_id == team_id)
+        )
+
+    async def by_digest(self, digest: str) -> Invitation | None:
+        return await self.db.scalar(select(Invitation).where(Invitation.token_digest == digest))
+
+    async def claim(self, invitation_id: uuid.UUID, now: datetime) -> bool:
+        """Spend a live invitation, atomically: of two requests racing with it, exactly one
+        deletes it, and only that one may go on."""
+        claimed = await self.db.execute(
+            delete(Invitation).where(Invitation.id == invitation_id, Invitation.expires_at > now)
+        )
+        return _rowcount(claimed) == 1
+
+    async def delete(self, invitation: Invitation) -> None:
+        await self.db.delete(invitation)
+        await self.db.flush()
+
+
+def expired_invitations(settings: Settings, now: datetime) -> list[Expired]:
+    """The teams' clean-up: invitations past the expiry written on each."""
+    return [Expired("team_invitations", delete(Invitation).where(Invitation.expires_at < now))]
