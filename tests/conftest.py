@@ -50,13 +50,42 @@ VARIANTS = [Variant(**row) for row in json.loads(VARIANTS_FILE.read_text())]
 COVERAGE_GATE = 90
 
 #: The update tier's scenarios: a variant generated at a release, and the answers each update
-#: then changes (the first update only moves to the template under test).
+#: then changes (an empty list only moves to the template under test).
 UPDATE_SCENARIOS = {
     "pg-celery-2fa-teams": [[]],
-    "my-celery-no-2fa-no-teams": [[]],
-    # Celery turned on, then off again, through updates.
-    "pg-no-celery-no-2fa-no-teams": [[], ["celery=true"], ["celery=false"]],
+    # Two-factor and teams turned on by the update, on live rows, on each engine; then, on
+    # PostgreSQL, Celery turned on and off again.
+    "my-celery-no-2fa-no-teams": [["two_factor=true", "teams=true"]],
+    "pg-no-celery-no-2fa-no-teams": [
+        ["two_factor=true", "teams=true"],
+        ["celery=true"],
+        ["celery=false"],
+    ],
 }
+
+
+def _variant_with(variant: Variant, answers: Iterable[str]) -> Variant:
+    """The variant a project of `variant` becomes when an update changes these answers."""
+    changed = {name: value == "true" for name, value in (answer.split("=") for answer in answers)}
+    features = {feature: changed.get(feature, getattr(variant, feature)) for feature in FEATURES}
+    return next(
+        other
+        for other in VARIANTS
+        if other.database == variant.database
+        and all(getattr(other, feature) == on for feature, on in features.items())
+    )
+
+
+def variants_updated_into() -> set[str]:
+    """The variants the update tier's scenarios become: the tier runs their suites."""
+    variants = {variant.id: variant for variant in VARIANTS}
+    reached = set()
+    for variant_id, updates in UPDATE_SCENARIOS.items():
+        variant = variants[variant_id]
+        for answers in updates:
+            variant = _variant_with(variant, answers)
+            reached.add(variant.id)
+    return reached
 
 
 def variant_params(*, excluding: Iterable[str] = ()) -> list[Any]:

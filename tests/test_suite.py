@@ -8,18 +8,18 @@ import pytest
 
 from .conftest import (
     COVERAGE_GATE,
-    UPDATE_SCENARIOS,
     Projects,
     Variant,
     project_env,
     run,
     variant_params,
+    variants_updated_into,
 )
 from .services import throwaway_database
 
 
 @pytest.mark.usefixtures("services")
-@pytest.mark.parametrize("variant", variant_params(excluding=UPDATE_SCENARIOS))
+@pytest.mark.parametrize("variant", variant_params(excluding=variants_updated_into()))
 def test_migrations_match_the_models_and_the_suite_passes(
     projects: Projects, variant: Variant, redis_url: str
 ) -> None:

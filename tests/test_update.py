@@ -70,6 +70,70 @@ asyncio.run(main(json.loads(sys.argv[1])))
 """
 
 
+#: Run in the service's own virtualenv once an update brought the features in. With teams, each
+#: person lists their teams and reads /users/me: the teams migration gave every live account a
+#: personal team, its current one. With two-factor sign-in, the first person turns it on as an
+#: authenticator app would (pyotp), then signs in with the password and the app's next code.
+FEATURES_SCRIPT = f"""
+import asyncio, json, sys, time
+from httpx import ASGITransport, AsyncClient
+from {PACKAGE}.main import create_app
+
+async def main(people, features):
+    app = create_app()
+    found = {{}}
+    async with app.router.lifespan_context(app), AsyncClient(
+        transport=ASGITransport(app=app), base_url="http://service"
+    ) as client:
+        async def sign_in(person):
+            login = await client.post(
+                "/api/v1/auth/login",
+                data={{"username": person["email"], "password": person["password"]}},
+            )
+            return login.json()
+
+        if "teams" in features:
+            for person in people:
+                auth = {{"Authorization": "Bearer " + (await sign_in(person))["access_token"]}}
+                teams = (await client.get("/api/v1/teams", headers=auth)).json()
+                me = (await client.get("/api/v1/users/me", headers=auth)).json()
+                found[person["email"]] = [
+                    (team["personal"], team["role"], team["id"] == me["current_team_id"])
+                    for team in teams
+                ]
+        if "two_factor" in features:
+            import pyotp
+
+            person = people[0]
+            auth = {{"Authorization": "Bearer " + (await sign_in(person))["access_token"]}}
+            setup = await client.post(
+                "/api/v1/auth/2fa/setup", json={{"password": person["password"]}}, headers=auth
+            )
+            app_codes = pyotp.TOTP(setup.json()["secret"])
+            enable = await client.post(
+                "/api/v1/auth/2fa/enable", json={{"code": app_codes.now()}}, headers=auth
+            )
+            challenge = await sign_in(person)
+            verify = await client.post(
+                "/api/v1/auth/2fa/verify",
+                json={{
+                    "mfa_token": challenge.get("mfa_token"),
+                    "code": app_codes.at(time.time() + 30),
+                }},
+            )
+            found["two_factor"] = [
+                setup.status_code,
+                len(enable.json().get("backup_codes", [])),
+                challenge.get("mfa_required"),
+                verify.status_code,
+                "refresh_token" in verify.json(),
+            ]
+    print(json.dumps(found))
+
+asyncio.run(main(json.loads(sys.argv[1]), sys.argv[2:]))
+"""
+
+
 @dataclass
 class Service:
     """A service generated from the tagged clone, in a git repository, with its own databases."""
@@ -128,6 +192,21 @@ class Service:
             "-c",
             SIGN_IN_SCRIPT,
             json.dumps(people),
+            cwd=self.path,
+            env=self.service_env(redis_url),
+        )
+        return json.loads(result.stdout.splitlines()[-1])
+
+    def use_the_features(self, redis_url: str, people: list[dict[str, object]]) -> dict:
+        """What FEATURES_SCRIPT found, for the features the project's answers turned on."""
+        answers = yaml.safe_load((self.path / ".copier-answers.yml").read_text())
+        features = [feature for feature in ("teams", "two_factor") if answers[feature]]
+        result = run(
+            self.bin("python"),
+            "-c",
+            FEATURES_SCRIPT,
+            json.dumps(people),
+            *features,
             cwd=self.path,
             env=self.service_env(redis_url),
         )
@@ -212,11 +291,11 @@ def wire_reports_router(service: Service) -> dict[str, str]:
         return {f"src/{PACKAGE}/main.py": "api.include_router(reports_router)"}
     _replace(
         api,
-        "from .users.router import router as users_router\n",
-        "from .reports.router import router as reports_router\n"
-        "from .users.router import router as users_router\n",
+        "from .core.paths import API_PREFIX\n",
+        "from .core.paths import API_PREFIX\n"
+        "from .reports.router import router as reports_router\n",
     )
-    _replace(api, "    users_router,\n", "    users_router,\n    reports_router,\n")
+    _replace(api, "    auth_router,\n", "    auth_router,\n    reports_router,\n")
     return {f"src/{PACKAGE}/api.py": "    reports_router,\n"}
 
 
@@ -346,9 +425,24 @@ def assert_env_completed(service: Service, env_before: str, told: str) -> None:
 def assert_features_follow_the_answers(service: Service) -> None:
     answers = yaml.safe_load((service.path / ".copier-answers.yml").read_text())
     compose = yaml.safe_load((service.path / "compose.yaml").read_text())["services"]
+    migrations = service.path / "migrations" / "versions"
 
     assert (service.path / "src" / PACKAGE / "worker").is_dir() == answers["celery"]
     assert ("worker" in compose) == answers["celery"]
+    for feature in ("two_factor", "teams"):
+        assert (service.path / "src" / PACKAGE / feature).is_dir() == answers[feature]
+        assert (migrations / feature).is_dir() == answers[feature]
+
+
+def assert_the_features_work_on_the_live_rows(service: Service, found: dict) -> None:
+    """Every live person has one team, personal, owned, current; two-factor sign-in works."""
+    answers = yaml.safe_load((service.path / ".copier-answers.yml").read_text())
+    if answers["teams"]:
+        assert {email: found.get(email) for email, _ in PEOPLE} == {
+            email: [[True, "owner", True]] for email, _ in PEOPLE
+        }
+    if answers["two_factor"]:
+        assert found["two_factor"] == [200, 10, True, 200, True]
 
 
 def rows_lost(before: dict[str, list[dict[str, object]]], after: dict[str, list[dict]]) -> dict:
@@ -464,7 +558,11 @@ def test_updates_keep_the_teams_edits_and_data_and_pass_the_suite(
             service.commit(f"Update from the template ({' '.join(answers) or 'HEAD'})")
             checked.setdefault(recorded, service.sh("git", "rev-parse", "HEAD").strip())
 
-        # Old passwords still sign in, and the refresh tokens given out before still refresh.
+        assert_the_features_work_on_the_live_rows(
+            service, service.use_the_features(redis_url, people)
+        )
+        # Old passwords still sign in (or, with two-factor on, are asked for the second factor),
+        # and the refresh tokens given out before still refresh.
         again = service.sign_in_everyone(redis_url, people)
     assert [(person["login"], person["refresh"]) for person in again] == [(200, 200)] * 3
 
