@@ -12,7 +12,7 @@ from ..auth.sessions import TokenPair, start_session
 from ..core.audit import AuditTrail
 from ..core.config import Settings
 from ..core.db import utcnow
-from ..core.email import Outbox
+from ..core.email import Outbox, render_email
 from ..core.errors import AppError, ConflictError
 from ..core.tokens import InvalidTokenError
 from ..users.models import User
@@ -147,7 +147,7 @@ async def verify_sign_in(
     except InvalidSecondFactorError:
         if challenge.attempts >= max_attempts:
             audit.record(TwoFactorEvent.CHALLENGE_EXHAUSTED, user_id=user.id)
-            outbox.send("two_factor_sign_in_failed", user.email, attempts=challenge.attempts)
+            await _warn_at_once(outbox, user, challenge.attempts)
         raise
     await repository.spend_challenge(challenge.id, utcnow())
     audit.record(TwoFactorEvent.SIGN_IN_VERIFIED, user_id=user.id)
@@ -289,6 +289,13 @@ async def _remove(
     """Two-factor goes, with every session; the user is told."""
     await _enabled(repository, user)
     await _turn_off(repository, audit, outbox, user, TwoFactorEvent.REMOVED, actor_id, detail)
+
+
+async def _warn_at_once(outbox: Outbox, user: User, attempts: int) -> None:
+    """Tell the user their password got someone to the second step, who failed it. The answer
+    is an error, and an outbox delivers only after an answer that succeeded: this goes now."""
+    email = render_email(outbox.settings, "two_factor_sign_in_failed", user.email, attempts=attempts)
+    await outbox.sender.send(email)
 
 
 async def _new_backup_codes(
