@@ -294,8 +294,8 @@ async def _remove(
 async def _warn_at_once(outbox: Outbox, user: User, attempts: int) -> None:
     """Tell the user their password got someone to the second step, who failed it. The answer
     is an error, and an outbox delivers only after an answer that succeeded: this goes now."""
-    email = render_email(outbox.settings, "two_factor_sign_in_failed", user.email, attempts=attempts)
-    await outbox.sender.send(email)
+    template = "two_factor_sign_in_failed"
+    await outbox.sender.send(render_email(outbox.settings, template, user.email, attempts=attempts))
 
 
 async def _new_backup_codes(
