@@ -63,11 +63,14 @@ def test_an_update_appends_what_env_lacks_and_changes_nothing_there(
     assert env == ours + "\n\n# Added by an update\n# Background work.\n# CELERY_BROKER_URL=\n"
 
 
-FEATURE_EXAMPLE = EXAMPLE + """
+FEATURE_EXAMPLE = (
+    EXAMPLE
+    + """
 # Two-factor sign-in: its own encryption key.
 TWO_FACTOR_ENCRYPTION_KEY=Y2hhbmdlLW1lLWNoYW5nZS1tZS1jaGFuZ2UtbWUtISE=
 # TWO_FACTOR_PREVIOUS_KEYS=
 """
+)
 
 
 def _fernet_key(line: str) -> bytes:

@@ -349,6 +349,13 @@ def assert_features_follow_the_answers(service: Service) -> None:
 
     assert (service.path / "src" / PACKAGE / "worker").is_dir() == answers["celery"]
     assert ("worker" in compose) == answers["celery"]
+    assert (service.path / "src" / PACKAGE / "two_factor").is_dir() == answers["two_factor"]
+    if answers["two_factor"]:
+        # A key of the project's own, not the example's placeholder.
+        [key] = re.findall(
+            r"^TWO_FACTOR_ENCRYPTION_KEY=(.+)$", (service.path / ".env").read_text(), re.M
+        )
+        assert key not in (service.path / ".env.example").read_text()
 
 
 def rows_lost(before: dict[str, list[dict[str, object]]], after: dict[str, list[dict]]) -> dict:
