@@ -9,6 +9,8 @@ so a feature turned on later finds its settings (and a fresh secret) in place; n
 
 from __future__ import annotations
 
+import base64
+import os
 import re
 import secrets
 import sys
@@ -20,6 +22,8 @@ ENV_FILE, EXAMPLE_FILE = Path(".env"), Path(".env.example")
 #: Settings that get a fresh random value instead of the example's placeholder.
 GENERATED_SECRETS: dict[str, Callable[[], str]] = {
     "SECRET_KEY": lambda: secrets.token_urlsafe(48),
+    # A Fernet key: 32 random bytes, url-safe base64 (what `Fernet.generate_key()` makes).
+    "TWO_FACTOR_ENCRYPTION_KEY": lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
 }
 
 #: A setting's line, set (`NAME=value`) or shown at its default (`# NAME=value`).

@@ -52,6 +52,8 @@ COVERAGE_GATE = 90
 #: The update tier's scenarios: a variant generated at a release, and the answers each update
 #: then changes (an empty list only moves to the template under test).
 UPDATE_SCENARIOS = {
+    # Generated at releases where two-factor rendered nothing, answered yes: the update brings
+    # it (its tables beside live rows, its key into .env), on both engines.
     "pg-celery-2fa-teams": [[]],
     # Two-factor and teams turned on by the update, on live rows, on each engine; then, on
     # PostgreSQL, Celery turned on and off again.

@@ -1,5 +1,6 @@
 """The scripts Copier runs: `.env` on copy and update, refused answers, what changed."""
 
+import base64
 import json
 import subprocess
 from pathlib import Path
@@ -60,6 +61,51 @@ def test_an_update_appends_what_env_lacks_and_changes_nothing_there(
     assert added == ["CELERY_BROKER_URL"]
     assert again == []
     assert env == ours + "\n\n# Added by an update\n# Background work.\n# CELERY_BROKER_URL=\n"
+
+
+FEATURE_EXAMPLE = (
+    EXAMPLE
+    + """
+# Two-factor sign-in: its own encryption key.
+TWO_FACTOR_ENCRYPTION_KEY=Y2hhbmdlLW1lLWNoYW5nZS1tZS1jaGFuZ2UtbWUtISE=
+# TWO_FACTOR_PREVIOUS_KEYS=
+"""
+)
+
+
+def _fernet_key(line: str) -> bytes:
+    """The key a `NAME=value` line sets, checked as Fernet reads one: 32 bytes, url-safe base64."""
+    key = base64.urlsafe_b64decode(line.partition("=")[2].encode())
+    assert len(key) == 32
+    return key
+
+
+def test_turning_two_factor_on_by_an_update_appends_a_fresh_encryption_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path(".env").write_text(render_env(EXAMPLE))
+    Path(".env.example").write_text(FEATURE_EXAMPLE)
+
+    added = add_missing_settings("Added by an update")
+
+    env = Path(".env").read_text().splitlines()
+    [key_line] = [line for line in env if line.startswith("TWO_FACTOR_ENCRYPTION_KEY=")]
+    assert added == ["TWO_FACTOR_ENCRYPTION_KEY", "TWO_FACTOR_PREVIOUS_KEYS"]
+    assert key_line != "TWO_FACTOR_ENCRYPTION_KEY=Y2hhbmdlLW1lLWNoYW5nZS1tZS1jaGFuZ2UtbWUtISE="
+    _fernet_key(key_line)
+    assert "# TWO_FACTOR_PREVIOUS_KEYS=" in env
+
+
+def test_each_new_project_gets_its_own_encryption_key() -> None:
+    keys = {
+        _fernet_key(line)
+        for _ in range(2)
+        for line in render_env(FEATURE_EXAMPLE).splitlines()
+        if line.startswith("TWO_FACTOR_ENCRYPTION_KEY=")
+    }
+
+    assert len(keys) == 2
 
 
 def test_without_an_env_file_an_update_writes_none(

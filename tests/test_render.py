@@ -1,5 +1,6 @@
 """Render tier: every variant renders clean, lints, type-checks and imports; no services."""
 
+import base64
 import re
 from pathlib import Path
 
@@ -84,6 +85,13 @@ def test_the_env_file_has_a_fresh_secret_and_is_ignored(
     assert secret != "change-me"
     assert secret not in (project.path / ANSWERS_FILE).read_text()
     assert ".env" in (project.path / ".gitignore").read_text().splitlines()
+    keys = re.findall(r"^TWO_FACTOR_ENCRYPTION_KEY=(.*)$", env, re.MULTILINE)
+    if variant.two_factor:
+        [key] = keys
+        assert len(base64.urlsafe_b64decode(key)) == 32  # a Fernet key
+        assert key not in (project.path / ".env.example").read_text()
+    else:
+        assert keys == []
 
 
 def test_ruff_finds_nothing_and_the_code_is_formatted(projects: Projects, variant: Variant) -> None:

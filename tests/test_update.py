@@ -432,6 +432,12 @@ def assert_features_follow_the_answers(service: Service) -> None:
     for feature in ("two_factor", "teams"):
         assert (service.path / "src" / PACKAGE / feature).is_dir() == answers[feature]
         assert (migrations / feature).is_dir() == answers[feature]
+    if answers["two_factor"]:
+        # A key of the project's own, not the example's placeholder.
+        [key] = re.findall(
+            r"^TWO_FACTOR_ENCRYPTION_KEY=(.+)$", (service.path / ".env").read_text(), re.M
+        )
+        assert key not in (service.path / ".env.example").read_text()
 
 
 def assert_the_features_work_on_the_live_rows(service: Service, found: dict) -> None:

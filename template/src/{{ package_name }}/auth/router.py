@@ -32,7 +32,7 @@ from .schemas import (
     RefreshRequest,
     TokenResponse,
 )
-from .sessions import TokenPair, rotate_session
+from .sessions import rotate_session
 from .steps import SignInChallenge, SignInSteps
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -40,14 +40,6 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 CHECK_YOUR_INBOX = Accepted(
     message="If the address can receive one, an email is on its way; check your inbox."
 )
-
-
-def _token_response(pair: TokenPair) -> TokenResponse:
-    return TokenResponse(
-        access_token=pair.access.token,
-        refresh_token=pair.refresh_token,
-        expires_in=pair.access.expires_in,
-    )
 
 
 @router.post("/register", status_code=status.HTTP_202_ACCEPTED)
@@ -96,7 +88,7 @@ async def login(
     """The OAuth2 password flow: `username` is the account's email. A registered sign-in step
     may answer a challenge instead of tokens."""
     result = await service.sign_in(db, settings, audit, steps, form.username, form.password)
-    return result if isinstance(result, SignInChallenge) else _token_response(result)
+    return result if isinstance(result, SignInChallenge) else TokenResponse.of(result)
 
 
 @router.post("/refresh")
@@ -108,7 +100,7 @@ async def refresh(
     audit: AuditTrailDep,
 ) -> TokenResponse:
     """Exchange a refresh token for a new pair; the one presented is spent."""
-    return _token_response(await rotate_session(db, settings, redis, audit, body.refresh_token))
+    return TokenResponse.of(await rotate_session(db, settings, redis, audit, body.refresh_token))
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -179,4 +171,4 @@ async def change_password(
         current_password=body.current_password,
         new_password=body.new_password,
     )
-    return _token_response(pair)
+    return TokenResponse.of(pair)

@@ -1,11 +1,12 @@
 """Request and response bodies of the auth endpoints."""
 
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, EmailStr, Field
 
 from ..users.models import EMAIL_MAX_LENGTH
 from ..users.schemas import PASSWORD_INPUT_MAX_LENGTH, FullName
+from .sessions import TokenPair
 
 #: Codes are digits; the bound keeps junk out before it reaches the database.
 _CODE_MAX_LENGTH = 32
@@ -20,6 +21,14 @@ class TokenResponse(BaseModel):
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth2 token type, not a secret)
     #: Seconds until the access token expires.
     expires_in: int
+
+    @classmethod
+    def of(cls, pair: TokenPair) -> Self:
+        return cls(
+            access_token=pair.access.token,
+            refresh_token=pair.refresh_token,
+            expires_in=pair.access.expires_in,
+        )
 
 
 class Accepted(BaseModel):

@@ -17,6 +17,8 @@ _REQUIRED_CLAIMS = ["sub", "typ", "jti", "ver", "iat", "exp", "iss", "aud"]
 
 class TokenType(StrEnum):
     ACCESS = "access"
+    #: A sign-in step's challenge (`auth/steps.py`): it opens that step's endpoint, nothing else.
+    SIGN_IN_CHALLENGE = "sign_in_challenge"
 
 
 class InvalidTokenError(AppError):

@@ -1,0 +1,102 @@
+"""Endpoints of two-factor sign-in, under /auth/2fa, and its removal by a superuser."""
+
+import uuid
+
+from fastapi import APIRouter, Depends, status
+
+from ..auth.schemas import TokenResponse
+from ..core.dependencies import AuditTrailDep, DbDep, OutboxDep, SettingsDep
+from ..users.dependencies import CurrentSuperuser, CurrentUser, password_attempt
+from . import service
+from .dependencies import ChallengeAttemptDep, code_attempt, setup_attempt
+from .schemas import BackupCodes, Disabling, Setup, SetupRequest, TotpCode, TwoFactorStatus
+
+PREFIX = "/auth/2fa"
+
+router = APIRouter(tags=["two-factor"])
+
+
+@router.get(PREFIX)
+async def read_status(user: CurrentUser, db: DbDep) -> TwoFactorStatus:
+    return await service.read_status(db, user)
+
+
+@router.post(f"{PREFIX}/setup", dependencies=[Depends(setup_attempt), Depends(password_attempt)])
+async def start_setup(
+    body: SetupRequest, user: CurrentUser, db: DbDep, settings: SettingsDep
+) -> Setup:
+    """A new secret for the authenticator app; nothing is on until `/enable` confirms it."""
+    return await service.start_setup(db, settings, user, body.password)
+
+
+@router.post(f"{PREFIX}/enable", dependencies=[Depends(code_attempt)])
+async def enable(
+    body: TotpCode,
+    user: CurrentUser,
+    db: DbDep,
+    settings: SettingsDep,
+    audit: AuditTrailDep,
+    outbox: OutboxDep,
+) -> BackupCodes:
+    """Confirm the setup with a code from the app; the backup codes are shown this once."""
+    codes = await service.enable(db, settings, audit, outbox, user, body.code)
+    return BackupCodes(backup_codes=codes)
+
+
+@router.post(f"{PREFIX}/verify")
+async def verify(
+    attempt: ChallengeAttemptDep,
+    db: DbDep,
+    settings: SettingsDep,
+    audit: AuditTrailDep,
+    outbox: OutboxDep,
+) -> TokenResponse:
+    """The second step of sign-in: the login's `mfa_token` with a code or a backup code."""
+    pair = await service.verify_sign_in(
+        db, settings, audit, outbox, attempt.claims, attempt.verification
+    )
+    return TokenResponse.of(pair)
+
+
+@router.post(f"{PREFIX}/backup-codes", dependencies=[Depends(code_attempt)])
+async def regenerate_backup_codes(
+    body: TotpCode,
+    user: CurrentUser,
+    db: DbDep,
+    settings: SettingsDep,
+    audit: AuditTrailDep,
+    outbox: OutboxDep,
+) -> BackupCodes:
+    """A new set of backup codes for a code from the app; the old set stops working."""
+    codes = await service.regenerate_backup_codes(db, settings, audit, outbox, user, body.code)
+    return BackupCodes(backup_codes=codes)
+
+
+@router.post(
+    f"{PREFIX}/disable",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Depends(password_attempt), Depends(code_attempt)],
+)
+async def disable(
+    body: Disabling,
+    user: CurrentUser,
+    db: DbDep,
+    settings: SettingsDep,
+    audit: AuditTrailDep,
+    outbox: OutboxDep,
+) -> None:
+    """Turn two-factor off with the password and a code; every session ends, this one too."""
+    await service.disable(db, settings, audit, outbox, user, body.password, body)
+
+
+@router.delete("/users/{user_id}/2fa", status_code=status.HTTP_204_NO_CONTENT)
+async def remove(
+    user_id: uuid.UUID,
+    superuser: CurrentSuperuser,
+    db: DbDep,
+    audit: AuditTrailDep,
+    outbox: OutboxDep,
+) -> None:
+    """Account recovery, once the owner proved who they are: two-factor and every session of
+    the account end."""
+    await service.remove_for_superuser(db, audit, outbox, superuser, user_id)
