@@ -39,12 +39,15 @@ def get_redis(resources: ResourcesDep) -> Redis:
     return resources.redis
 
 
-async def get_db(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
+async def get_db(
+    resources: ResourcesDep, after_answer: BackgroundTasks
+) -> AsyncIterator[AsyncSession]:
     """One request, one transaction: committed when the handler returns, rolled back if it raises.
 
     The dependency is function-scoped, so the commit happens before the response is sent and a
     failed commit becomes the request's error instead of a lost write behind a 200. An error
-    marked `keeps_changes` commits what the request wrote before it is answered.
+    marked `keeps_changes` commits what the request wrote before it is answered, and then what
+    the request queued for after its answer (its mail) goes too: it follows the commit, always.
     """
     async with resources.sessionmaker() as db:
         try:
@@ -52,6 +55,7 @@ async def get_db(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
         except AppError as error:
             if error.keeps_changes:
                 await db.commit()
+                error.after_answer = after_answer
             raise
         await db.commit()
 

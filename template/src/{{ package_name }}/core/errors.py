@@ -3,7 +3,7 @@
 import logging
 from typing import Any, ClassVar
 
-from fastapi import FastAPI, Request
+from fastapi import BackgroundTasks, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -40,6 +40,9 @@ class AppError(Exception):
         self.detail = message or self.message
         self.details = details
         self.headers = headers
+        #: What the request left for after its answer (mail above all), set when the request's
+        #: changes were committed all the same (`keeps_changes`): it runs after this answer too.
+        self.after_answer: BackgroundTasks | None = None
         super().__init__(self.detail)
 
 
@@ -107,6 +110,7 @@ def error_response(exc: Exception) -> JSONResponse:
                 error_body(exc.code, exc.detail, exc.details),
                 status_code=exc.status_code,
                 headers=exc.headers,
+                background=exc.after_answer,
             )
         case RequestValidationError():
             # Where, what and why only: the offending input may be a password, so never echo it.

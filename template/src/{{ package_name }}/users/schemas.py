@@ -11,7 +11,8 @@ FULL_NAME_MAX_LENGTH = 255
 PASSWORD_INPUT_MAX_LENGTH = 1024
 
 
-def _printable(value: str) -> str:
+def printable(value: str) -> str:
+    """A validator for names people type: no control characters."""
     if not value.isprintable():
         msg = "must not contain control characters"
         raise ValueError(msg)
@@ -19,7 +20,7 @@ def _printable(value: str) -> str:
 
 
 #: A person's name as shown: printable characters only.
-FullName = Annotated[str, Field(max_length=FULL_NAME_MAX_LENGTH), AfterValidator(_printable)]
+FullName = Annotated[str, Field(max_length=FULL_NAME_MAX_LENGTH), AfterValidator(printable)]
 
 
 class UserRead(BaseModel):

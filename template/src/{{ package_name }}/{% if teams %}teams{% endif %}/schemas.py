@@ -7,18 +7,12 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from ..users.models import EMAIL_MAX_LENGTH
+from ..users.schemas import printable
 from .models import TEAM_NAME_MAX_LENGTH
 from .permissions import ASSIGNABLE_ROLES, Role
 
 #: Invitation tokens are 43 characters; the bound keeps junk out before it is hashed.
 _TOKEN_MAX_LENGTH = 128
-
-
-def _printable(value: str) -> str:
-    if not value.isprintable():
-        msg = "must not contain control characters"
-        raise ValueError(msg)
-    return value
 
 
 def _assignable(role: Role) -> Role:
@@ -31,7 +25,7 @@ def _assignable(role: Role) -> Role:
 TeamName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=TEAM_NAME_MAX_LENGTH),
-    AfterValidator(_printable),
+    AfterValidator(printable),
 ]
 #: A role a member can be given: any but the owner's.
 AssignableRole = Annotated[Role, AfterValidator(_assignable)]

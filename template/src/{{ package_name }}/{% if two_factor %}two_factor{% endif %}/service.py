@@ -12,7 +12,7 @@ from ..auth.sessions import TokenPair, start_session
 from ..core.audit import AuditTrail
 from ..core.config import Settings
 from ..core.db import utcnow
-from ..core.email import Outbox, render_email
+from ..core.email import Outbox
 from ..core.errors import AppError, ConflictError
 from ..core.tokens import InvalidTokenError
 from ..users.models import User
@@ -147,7 +147,7 @@ async def verify_sign_in(
     except InvalidSecondFactorError:
         if challenge.attempts >= max_attempts:
             audit.record(TwoFactorEvent.CHALLENGE_EXHAUSTED, user_id=user.id)
-            await _warn_at_once(outbox, user, challenge.attempts)
+            _warn(outbox, user, challenge.attempts)
         raise
     await repository.spend_challenge(challenge.id, utcnow())
     audit.record(TwoFactorEvent.SIGN_IN_VERIFIED, user_id=user.id)
@@ -291,11 +291,10 @@ async def _remove(
     await _turn_off(repository, audit, outbox, user, TwoFactorEvent.REMOVED, actor_id, detail)
 
 
-async def _warn_at_once(outbox: Outbox, user: User, attempts: int) -> None:
+def _warn(outbox: Outbox, user: User, attempts: int) -> None:
     """Tell the user their password got someone to the second step, who failed it. The answer
-    is an error, and an outbox delivers only after an answer that succeeded: this goes now."""
-    template = "two_factor_sign_in_failed"
-    await outbox.sender.send(render_email(outbox.settings, template, user.email, attempts=attempts))
+    is an error that keeps its changes, so the mail still goes, after the commit."""
+    outbox.send("two_factor_sign_in_failed", user.email, attempts=attempts)
 
 
 async def _new_backup_codes(
