@@ -74,7 +74,6 @@ async def authenticate(
         raise EmailNotVerifiedError
     if upgraded_hash is not None:
         user.password_hash = upgraded_hash
-    audit.record(AuditEventType.LOGIN_SUCCEEDED, user_id=user.id)
     return user
 
 
@@ -90,7 +89,9 @@ async def sign_in(
     user = await authenticate(db, settings, audit, email, password)
     for step in steps:
         if challenge := await step(db, settings, user):
+            audit.record(AuditEventType.SIGN_IN_CHALLENGED, user_id=user.id)
             return challenge
+    audit.record(AuditEventType.LOGIN_SUCCEEDED, user_id=user.id)
     return await start_session(db, settings, user)
 
 

@@ -20,6 +20,8 @@ class AuditEventType(StrEnum):
     """The events of the account system; a feature names its own in a StrEnum of its own."""
 
     LOGIN_SUCCEEDED = "login_succeeded"
+    #: The password was right and a sign-in step asked for more: no tokens yet.
+    SIGN_IN_CHALLENGED = "sign_in_challenged"
     LOGIN_FAILED = "login_failed"
     LOGOUT = "logout"
     LOGOUT_EVERYWHERE = "logout_everywhere"

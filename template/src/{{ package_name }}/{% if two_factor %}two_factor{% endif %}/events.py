@@ -8,7 +8,6 @@ class TwoFactorEvent(StrEnum):
     DISABLED = "two_factor_disabled"
     #: An operator (by the CLI) or a superuser (`actor_id`) removed it for account recovery.
     REMOVED = "two_factor_removed"
-    SIGN_IN_VERIFIED = "two_factor_sign_in_verified"
     #: A wrong code at any door; `detail` says which.
     CODE_REFUSED = "two_factor_code_refused"
     #: A sign-in's second step ran out of tries: someone knows the password.

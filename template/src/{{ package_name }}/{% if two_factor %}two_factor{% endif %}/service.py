@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..admin.service import get_user
 from ..auth.sessions import TokenPair, start_session
-from ..core.audit import AuditTrail
+from ..core.audit import AuditEventType, AuditTrail
 from ..core.config import Settings
 from ..core.db import utcnow
 from ..core.email import Outbox
@@ -150,7 +150,7 @@ async def verify_sign_in(
             _warn(outbox, user, challenge.attempts)
         raise
     await repository.spend_challenge(challenge.id, utcnow())
-    audit.record(TwoFactorEvent.SIGN_IN_VERIFIED, user_id=user.id)
+    audit.record(AuditEventType.LOGIN_SUCCEEDED, user_id=user.id, detail="second factor")
     return await start_session(db, settings, user)
 
 
