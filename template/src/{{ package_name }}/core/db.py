@@ -15,6 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from .config import Settings
+from .driver import bounded_connector
 
 #: Stable constraint names, so that migrations name things the same on every engine.
 NAMING_CONVENTION = {
@@ -71,7 +72,13 @@ class TimestampMixin:
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """The pool is bounded and fails fast: a short wait, then a 503, never a queue that hangs."""
+    """The pool is bounded and fails fast: a short wait, then a 503, never a queue that hangs.
+
+    Connecting and every statement are bounded too, so that a database that accepts connections
+    but never answers costs a request seconds and a 503, not minutes: the driver's connection
+    gives up, closes and raises its own lost-connection error (see `driver.py`), which
+    SQLAlchemy takes for a disconnect, discarding the connection instead of pooling it.
+    """
     return create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
@@ -79,6 +86,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_timeout=settings.db_pool_timeout,
         pool_recycle=settings.db_pool_recycle,
         pool_pre_ping=True,
+        connect_args={
+            "connect_timeout": settings.db_connect_timeout,
+            # What the dialect calls instead of the driver's own connect (both dialects take it).
+            "async_creator_fn": bounded_connector(settings.db_statement_timeout),
+        },
         # Errors in the log name no bound values: emails, password hashes, code digests.
         hide_parameters=True,
     )
