@@ -46,12 +46,30 @@ async def _ping_redis(resources: Resources) -> None:
 CORE_PROBES: dict[str, Probe] = {"database": _ping_database, "redis": _ping_redis}
 
 
+#: Probes still running after their check gave up on them, kept until they end.
+_late_probes: set[asyncio.Task[None]] = set()
+
+
+def _forget(probe: asyncio.Task[None]) -> None:
+    _late_probes.discard(probe)
+    if not probe.cancelled():
+        probe.exception()  # its check already said "down"; nothing is left to report
+
+
 async def _check(probe: Probe, name: str, resources: Resources) -> CheckResult:
-    try:
-        async with asyncio.timeout(CHECK_TIMEOUT):
-            await probe(resources)
-    except Exception:
-        logger.warning("readiness check failed: %s", name, exc_info=True)
+    """Down when the probe fails or takes longer than CHECK_TIMEOUT. A late probe is left to
+    end on its own (the clients' timeouts bound it) rather than cancelled: psycopg answers a
+    cancelled statement by asking the server to cancel it, and waits, seconds more when the
+    server is silent."""
+    running = asyncio.ensure_future(probe(resources))
+    done, _ = await asyncio.wait({running}, timeout=CHECK_TIMEOUT)
+    if not done:
+        logger.warning("readiness check timed out: %s", name)
+        _late_probes.add(running)
+        running.add_done_callback(_forget)
+        return "down"
+    if (error := running.exception()) is not None:
+        logger.warning("readiness check failed: %s", name, exc_info=error)
         return "down"
     return "ok"
 
