@@ -91,6 +91,14 @@ class ValidationFailedError(AppError):
     message = "The request is invalid."
 
 
+class UnreadableBodyError(AppError):
+    """A body FastAPI cannot decode at all (bytes that are not UTF-8 text, say): what the OpenAPI
+    document names for the 400 FastAPI answers then, through its own exception."""
+
+    code = "bad_request"
+    message = "There was an error parsing the body"
+
+
 class PayloadTooLargeError(AppError):
     """The body is over the size limit. What the OpenAPI document names for the 413 that
     `limits.BodySizeLimitMiddleware` answers (through FastAPI's own exception, see there)."""

@@ -15,7 +15,13 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from pydantic import BaseModel
 
-from .errors import AppError, OverloadedError, PayloadTooLargeError, ValidationFailedError
+from .errors import (
+    AppError,
+    OverloadedError,
+    PayloadTooLargeError,
+    UnreadableBodyError,
+    ValidationFailedError,
+)
 from .limits import NEVER_SHED
 
 
@@ -66,7 +72,7 @@ def _route_errors(route: RouteContext, path: str) -> set[type[AppError]]:
     if not path.startswith(NEVER_SHED):
         errors.add(OverloadedError)
     if route.body_field is not None:
-        errors.add(PayloadTooLargeError)
+        errors.update((PayloadTooLargeError, UnreadableBodyError))
     if route.body_field is not None or _has_parameters(dependant):
         errors.add(ValidationFailedError)
     return errors
