@@ -2,9 +2,9 @@
 
 Whatever can fail a request declares what it raises with `@raises(...)`: a dependency (the
 database session, the rate limiter, the bearer token check) or an endpoint (its service's domain
-errors). Once the app is built, `document_errors` walks each route's dependency tree and writes
-the statuses found into the route's `responses`, so a route's documented errors follow from what
-it uses and the routers stay free of status lists.
+errors). `document_errors` has the app's document built as FastAPI builds it, then walks each
+route's dependency tree and writes the statuses found into the route's operation, so a route's
+documented errors follow from what it uses and the routers stay free of status lists.
 """
 
 from collections.abc import Callable, Iterator
