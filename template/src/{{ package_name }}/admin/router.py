@@ -6,12 +6,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from ..core.dependencies import AuditTrailDep, DbDep, OutboxDep
+from ..core.openapi import raises
 from ..users.dependencies import CurrentSuperuser
 from ..users.lifecycle import AccountLifeDep
 from ..users.schemas import UserRead, UserUpdate
 from . import service
 from .pagination import Page, PageRequestDep
 from .schemas import AuditEventRead
+from .service import OwnAccountError, UserNotFoundError
 
 router = APIRouter(tags=["admin"])
 
@@ -23,11 +25,13 @@ async def list_users(_: CurrentSuperuser, db: DbDep, page: PageRequestDep) -> Pa
 
 
 @router.get("/users/{user_id}")
+@raises(UserNotFoundError)
 async def read_user(user_id: uuid.UUID, _: CurrentSuperuser, db: DbDep) -> UserRead:
     return UserRead.model_validate(await service.get_user(db, user_id))
 
 
 @router.patch("/users/{user_id}")
+@raises(UserNotFoundError, OwnAccountError)
 async def update_user(
     user_id: uuid.UUID,
     update: UserUpdate,
@@ -42,6 +46,7 @@ async def update_user(
 
 
 @router.delete("/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@raises(UserNotFoundError, OwnAccountError)
 async def delete_user(
     user_id: uuid.UUID,
     superuser: CurrentSuperuser,

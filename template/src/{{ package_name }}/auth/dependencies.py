@@ -4,21 +4,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import Depends, Form
 
 from ..core.config import Settings
 from ..core.dependencies import SettingsDep, ThrottleDep
 from ..users.dependencies import count_password_attempt
 from ..users.identity import account_key
-from .schemas import EmailAddress, Registration
+from .schemas import EmailAddress, LoginForm, Registration
 
 
 async def login_attempt(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Form()],
     settings: SettingsDep,
     throttle: ThrottleDep,
-) -> OAuth2PasswordRequestForm:
+) -> LoginForm:
     """A sign-in, counted per client and per account before the password is checked."""
     await throttle.per_ip(settings.rate_limit_login_per_ip, "login")
     await count_password_attempt(settings, throttle, form.username)
@@ -65,7 +64,7 @@ def _limited_per_email(
     return dependency
 
 
-LoginAttempt = Annotated[OAuth2PasswordRequestForm, Depends(login_attempt)]
+LoginAttempt = Annotated[LoginForm, Depends(login_attempt)]
 RegistrationAttemptDep = Annotated[RegistrationAttempt, Depends(registration_attempt)]
 VerificationResend = Annotated[
     EmailAddress,

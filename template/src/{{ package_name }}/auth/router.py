@@ -12,9 +12,13 @@ from ..core.dependencies import (
     RedisDep,
     SettingsDep,
 )
+from ..core.openapi import raises
+from ..core.tokens import InvalidTokenError
 from ..users.dependencies import AccessClaims, CurrentUser, password_attempt
 from ..users.lifecycle import AccountLifeDep
+from ..users.service import WeakPasswordError, WrongPasswordError
 from . import service
+from .codes import InvalidCodeError
 from .dependencies import (
     LoginAttempt,
     PasswordForgotten,
@@ -32,7 +36,8 @@ from .schemas import (
     RefreshRequest,
     TokenResponse,
 )
-from .sessions import rotate_session
+from .service import EmailNotVerifiedError, InactiveUserError, InvalidCredentialsError
+from .sessions import TokenAlreadyRotatedError, TokenReusedError, rotate_session
 from .steps import SignInChallenge, SignInSteps
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -43,6 +48,7 @@ CHECK_YOUR_INBOX = Accepted(
 
 
 @router.post("/register", status_code=status.HTTP_202_ACCEPTED)
+@raises(WeakPasswordError)
 async def register(
     attempt: RegistrationAttemptDep,
     db: DbDep,
@@ -63,6 +69,7 @@ async def register(
 
 
 @router.post("/verify-email", dependencies=[Depends(code_attempt)])
+@raises(InvalidCodeError)
 async def verify_email(
     body: EmailCode, db: DbDep, settings: SettingsDep, audit: AuditTrailDep
 ) -> Done:
@@ -78,6 +85,7 @@ async def resend_verification(body: VerificationResend, later: AfterResponseDep)
 
 
 @router.post("/login")
+@raises(InvalidCredentialsError, InactiveUserError, EmailNotVerifiedError)
 async def login(
     form: LoginAttempt,
     db: DbDep,
@@ -92,6 +100,7 @@ async def login(
 
 
 @router.post("/refresh")
+@raises(InvalidTokenError, TokenReusedError, TokenAlreadyRotatedError)
 async def refresh(
     body: RefreshRequest,
     db: DbDep,
@@ -132,6 +141,7 @@ async def forgot_password(body: PasswordForgotten, later: AfterResponseDep) -> A
 
 
 @router.post("/password/reset", dependencies=[Depends(code_attempt)])
+@raises(InvalidCodeError, WeakPasswordError)
 async def reset_password(
     body: PasswordReset,
     db: DbDep,
@@ -153,6 +163,7 @@ async def reset_password(
 
 
 @router.post("/password/change", dependencies=[Depends(password_attempt)])
+@raises(WrongPasswordError, WeakPasswordError)
 async def change_password(
     body: PasswordChange,
     user: CurrentUser,

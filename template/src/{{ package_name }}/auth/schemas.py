@@ -5,7 +5,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, EmailStr, Field
 
 from ..users.models import EMAIL_MAX_LENGTH
-from ..users.schemas import PASSWORD_INPUT_MAX_LENGTH, FullName
+from ..users.schemas import PASSWORD_MAX_LENGTH, FullName
 from .sessions import TokenPair
 
 #: Codes are digits; the bound keeps junk out before it reaches the database.
@@ -41,9 +41,18 @@ class Done(BaseModel):
     message: str
 
 
+class LoginForm(BaseModel):
+    """The OAuth2 password flow's form (RFC 6749 4.3): `username` is the account's email. The
+    flow's other fields (scope, client credentials) mean nothing here and are ignored."""
+
+    grant_type: Literal["password"] | None = None
+    username: str = Field(max_length=EMAIL_MAX_LENGTH)
+    password: str = Field(max_length=PASSWORD_MAX_LENGTH)
+
+
 class Registration(BaseModel):
     email: EmailStr = Field(max_length=EMAIL_MAX_LENGTH)
-    password: str = Field(max_length=PASSWORD_INPUT_MAX_LENGTH)
+    password: str = Field(max_length=PASSWORD_MAX_LENGTH)
     full_name: FullName | None = None
 
 
@@ -56,12 +65,12 @@ class EmailCode(EmailAddress):
 
 
 class PasswordReset(EmailCode):
-    new_password: str = Field(max_length=PASSWORD_INPUT_MAX_LENGTH)
+    new_password: str = Field(max_length=PASSWORD_MAX_LENGTH)
 
 
 class PasswordChange(BaseModel):
-    current_password: str = Field(max_length=PASSWORD_INPUT_MAX_LENGTH)
-    new_password: str = Field(max_length=PASSWORD_INPUT_MAX_LENGTH)
+    current_password: str = Field(max_length=PASSWORD_MAX_LENGTH)
+    new_password: str = Field(max_length=PASSWORD_MAX_LENGTH)
 
 
 class RefreshRequest(BaseModel):

@@ -11,8 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .audit import AuditTrail
 from .config import Settings
 from .email import Outbox
-from .errors import AppError
-from .ratelimit import Throttle
+from .errors import (
+    AppError,
+    ConflictError,
+    DatabaseBusyError,
+    DatabaseUnavailableError,
+    InvalidValueError,
+    RedisUnavailableError,
+)
+from .openapi import raises
+from .ratelimit import RateLimitedError, Throttle
 from .resources import Resources
 
 logger = logging.getLogger(__name__)
@@ -35,10 +43,13 @@ def get_settings(resources: ResourcesDep) -> Settings:
     return resources.settings
 
 
+@raises(RedisUnavailableError)
 def get_redis(resources: ResourcesDep) -> Redis:
     return resources.redis
 
 
+# What the database can answer a request with (see `errors.error_response`).
+@raises(DatabaseUnavailableError, DatabaseBusyError, ConflictError, InvalidValueError)
 async def get_db(
     resources: ResourcesDep, after_answer: BackgroundTasks
 ) -> AsyncIterator[AsyncSession]:
@@ -73,6 +84,7 @@ def client_ip(request: Request) -> str:
 ClientIpDep = Annotated[str, Depends(client_ip)]
 
 
+@raises(RateLimitedError, RedisUnavailableError)
 def get_throttle(resources: ResourcesDep, ip: ClientIpDep) -> Throttle:
     return Throttle(resources.rate_limiter, ip)
 

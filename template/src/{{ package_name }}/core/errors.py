@@ -83,6 +83,31 @@ class InvalidValueError(AppError):
     message = "A value in the request cannot be stored; check its range and format."
 
 
+class ValidationFailedError(AppError):
+    """The request's parameters or body do not match the schema (FastAPI's validation)."""
+
+    status_code = 422
+    code = "validation_error"
+    message = "The request is invalid."
+
+
+class UnreadableBodyError(AppError):
+    """A body FastAPI cannot decode at all (bytes that are not UTF-8 text, say): what the OpenAPI
+    document names for the 400 FastAPI answers then, through its own exception."""
+
+    code = "bad_request"
+    message = "There was an error parsing the body"
+
+
+class PayloadTooLargeError(AppError):
+    """The body is over the size limit. What the OpenAPI document names for the 413 that
+    `limits.BodySizeLimitMiddleware` answers (through FastAPI's own exception, see there)."""
+
+    status_code = 413
+    code = "payload_too_large"
+    message = "The request body is larger than this service accepts."
+
+
 class RedisUnavailableError(ServiceUnavailableError):
     """Rate limits and token revocation live in Redis; without it, they fail closed."""
 
@@ -97,7 +122,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
-    413: "payload_too_large",
+    413: PayloadTooLargeError.code,
     415: "unsupported_media_type",
 }
 
@@ -122,8 +147,7 @@ def error_response(exc: Exception) -> JSONResponse:
                 }
                 for error in exc.errors()
             ]
-            body = error_body("validation_error", "The request is invalid.", details)
-            return JSONResponse(body, status_code=422)
+            return error_response(ValidationFailedError(details=details))
         case StarletteHTTPException():
             code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
             message = exc.detail if isinstance(exc.detail, str) else "The request is invalid."

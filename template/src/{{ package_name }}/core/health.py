@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from .dependencies import ResourcesDep
 from .errors import ServiceUnavailableError
+from .openapi import raises
 from .resources import Resources
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,8 @@ def create_health_router(probes: Mapping[str, Probe]) -> APIRouter:
     async def live() -> LiveStatus:
         return LiveStatus()
 
-    @router.get("/ready", responses={503: {"description": "A dependency is down"}})
+    @router.get("/ready")
+    @raises(ServiceUnavailableError)
     async def ready(resources: ResourcesDep) -> ReadyStatus:
         results = await asyncio.gather(
             *(_check(probe, name, resources) for name, probe in probes.items())

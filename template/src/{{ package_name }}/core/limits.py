@@ -1,22 +1,20 @@
 """Limits that keep one client or one burst from taking the service down: the size of a request
 body, and how many requests are answered at once. Pure ASGI, so they cost no task switch."""
 
-from fastapi import HTTPException, status
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import OverloadedError, error_response
+from .errors import OverloadedError, PayloadTooLargeError, error_response
 
 #: Probes are answered even past the limit: an overloaded service is alive, and a liveness
 #: probe that failed would have it restarted, losing what it holds.
-_NEVER_SHED = "/health/"
+NEVER_SHED = "/health/"
 
 
 def _too_large() -> HTTPException:
     # FastAPI's own exception: raised while a body is read, it reaches the error handlers as it
     # is, where anything else would become a 400 "error parsing the body".
-    return HTTPException(
-        status.HTTP_413_CONTENT_TOO_LARGE, "The request body is larger than this service accepts."
-    )
+    return HTTPException(PayloadTooLargeError.status_code, PayloadTooLargeError.message)
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -65,7 +63,7 @@ class LoadSheddingMiddleware:
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(_NEVER_SHED):
+        if scope["type"] != "http" or scope["path"].startswith(NEVER_SHED):
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.max_in_flight:

@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 from ..core.config import Settings
 from ..core.dependencies import DbDep, RedisDep, SettingsDep, ThrottleDep
 from ..core.errors import AppError
+from ..core.openapi import raises
 from ..core.paths import LOGIN_URL
 from ..core.ratelimit import Throttle
 from ..core.revocation import is_revoked
@@ -35,6 +36,7 @@ class NotSuperuserError(AppError):
     message = "Only a superuser may do this."
 
 
+@raises(NotAuthenticatedError, InvalidTokenError)
 async def access_claims(
     token: Annotated[str | None, Depends(oauth2_scheme)],
     settings: SettingsDep,
@@ -52,6 +54,7 @@ async def access_claims(
 AccessClaims = Annotated[TokenClaims, Depends(access_claims)]
 
 
+@raises(InvalidTokenError)
 async def current_user(claims: AccessClaims, db: DbDep) -> User:
     # The decoder refused any subject that is not a UUID.
     user = await UserRepository(db).get(uuid.UUID(claims.subject))
@@ -63,6 +66,7 @@ async def current_user(claims: AccessClaims, db: DbDep) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
+@raises(NotSuperuserError)
 async def current_superuser(user: CurrentUser) -> User:
     if not user.is_superuser:
         raise NotSuperuserError

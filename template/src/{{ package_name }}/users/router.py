@@ -3,11 +3,13 @@
 from fastapi import APIRouter, Depends, status
 
 from ..core.dependencies import AuditTrailDep, DbDep, OutboxDep
+from ..core.openapi import raises
 from . import service
 from .dependencies import CurrentUser, password_attempt
 from .lifecycle import AccountLifeDep
 from .profile import Profile
 from .schemas import PasswordConfirmation, ProfileUpdate, UserRead
+from .service import WrongPasswordError
 
 
 def create_router(profile: Profile) -> APIRouter:
@@ -25,6 +27,7 @@ def create_router(profile: Profile) -> APIRouter:
     @router.delete(
         "/me", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(password_attempt)]
     )
+    @raises(WrongPasswordError)
     async def delete_me(
         confirmation: PasswordConfirmation,
         user: CurrentUser,

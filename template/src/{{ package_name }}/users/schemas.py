@@ -7,8 +7,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 FULL_NAME_MAX_LENGTH = 255
-#: Longer than any password the policy accepts, so that the policy, not the schema, says why.
-PASSWORD_INPUT_MAX_LENGTH = 1024
+#: The longest password the policy accepts; every password field says so in its schema, so the
+#: API's document tells clients the real limit (the policy checks it again for the CLI).
+PASSWORD_MAX_LENGTH = 128
 
 
 def printable(value: str) -> str:
@@ -59,4 +60,4 @@ class UserUpdate(ProfileUpdate):
 
 
 class PasswordConfirmation(BaseModel):
-    password: str = Field(max_length=PASSWORD_INPUT_MAX_LENGTH)
+    password: str = Field(max_length=PASSWORD_MAX_LENGTH)

@@ -16,9 +16,8 @@ from .lifecycle import AccountLife, announce
 from .models import User
 from .profile import Profile
 from .repository import UserRepository
-from .schemas import ProfileUpdate, UserRead
+from .schemas import PASSWORD_MAX_LENGTH, ProfileUpdate, UserRead
 
-PASSWORD_MAX_LENGTH = 128
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 
 

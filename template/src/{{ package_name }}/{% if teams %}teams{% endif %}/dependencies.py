@@ -10,17 +10,26 @@ from typing import Annotated
 from fastapi import Depends
 
 from ..core.dependencies import DbDep, SettingsDep, ThrottleDep
+from ..core.openapi import raises
 from ..users.dependencies import CurrentUser
 from .permissions import Permission, can
-from .service import Member, PermissionDeniedError, find_current_member, find_member
+from .service import (
+    Member,
+    PermissionDeniedError,
+    TeamNotFoundError,
+    find_current_member,
+    find_member,
+)
 
 
+@raises(TeamNotFoundError)
 async def valid_team_member(team_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Member:
     """The caller in the team of the path; 404 for a non-member, as for a team that does not
     exist, so that a team's id tells an outsider nothing."""
     return await find_member(db, user, team_id)
 
 
+@raises(TeamNotFoundError)
 async def current_team_member(user: CurrentUser, db: DbDep) -> Member:
     """The caller in their current team (see POST /teams/{team_id}/switch)."""
     return await find_current_member(db, user)
@@ -36,6 +45,7 @@ def require_permission(
     """A dependency: the caller in the team (by default, the team of the path, or pass
     `current_team_member`), whose role has the permission; 403 otherwise."""
 
+    @raises(PermissionDeniedError)
     async def dependency(caller: Annotated[Member, Depends(member)]) -> Member:
         if not can(caller.role, permission):
             raise PermissionDeniedError

@@ -6,6 +6,7 @@ import uuid
 from fastapi import APIRouter, Depends, status
 
 from ..core.dependencies import AuditTrailDep, DbDep, OutboxDep, SettingsDep
+from ..core.openapi import raises
 from ..users.dependencies import CurrentUser
 from ..users.profile import ProfileSection
 from . import service
@@ -28,6 +29,20 @@ from .schemas import (
     RoleChange,
     TeamFields,
     TeamRead,
+)
+from .service import (
+    AlreadyInvitedError,
+    AlreadyMemberError,
+    AlreadyOwnerError,
+    InvalidInvitationError,
+    InvitationNotFoundError,
+    InviteeNotVerifiedError,
+    MemberNotFoundError,
+    OwnerCannotLeaveError,
+    OwnerProtectedError,
+    PermissionDeniedError,
+    PersonalTeamError,
+    WrongInviteeError,
 )
 
 router = APIRouter(tags=["teams"])
@@ -66,6 +81,7 @@ async def update_team(
 
 
 @team.delete("", status_code=status.HTTP_204_NO_CONTENT)
+@raises(PersonalTeamError, PermissionDeniedError)
 async def delete_team(member: Deleter, db: DbDep, audit: AuditTrailDep) -> None:
     """Delete the team, its memberships and invitations; not a personal team."""
     await service.delete_team(db, audit, member)
@@ -83,6 +99,7 @@ async def list_members(member: TeamMember, db: DbDep) -> list[MemberRead]:
 
 
 @team.patch("/members/{user_id}")
+@raises(PermissionDeniedError, MemberNotFoundError, OwnerProtectedError)
 async def change_role(
     user_id: uuid.UUID, change: RoleChange, member: MemberManager, db: DbDep, audit: AuditTrailDep
 ) -> MemberRead:
@@ -91,6 +108,7 @@ async def change_role(
 
 
 @team.delete("/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@raises(PermissionDeniedError, MemberNotFoundError, OwnerProtectedError)
 async def remove_member(
     user_id: uuid.UUID, member: MemberManager, db: DbDep, audit: AuditTrailDep, outbox: OutboxDep
 ) -> None:
@@ -99,12 +117,14 @@ async def remove_member(
 
 
 @team.post("/leave", status_code=status.HTTP_204_NO_CONTENT)
+@raises(PersonalTeamError, OwnerCannotLeaveError, PermissionDeniedError)
 async def leave_team(member: TeamMember, db: DbDep, audit: AuditTrailDep) -> None:
     """Leave the team: any member but the owner, and not a personal team."""
     await service.leave_team(db, audit, member)
 
 
 @team.post("/transfer-ownership")
+@raises(AlreadyOwnerError, PermissionDeniedError, MemberNotFoundError, OwnerProtectedError)
 async def transfer_ownership(
     transfer: OwnershipTransfer,
     member: Transferrer,
@@ -121,6 +141,7 @@ async def transfer_ownership(
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(invitation_attempt)],
 )
+@raises(PersonalTeamError, AlreadyMemberError, AlreadyInvitedError)
 async def invite(
     request: InvitationCreate,
     member: Inviter,
@@ -142,6 +163,7 @@ async def list_invitations(member: Inviter, db: DbDep) -> list[InvitationRead]:
 
 
 @team.delete("/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
+@raises(InvitationNotFoundError)
 async def revoke_invitation(
     invitation_id: uuid.UUID, member: Inviter, db: DbDep, audit: AuditTrailDep
 ) -> None:
@@ -149,6 +171,7 @@ async def revoke_invitation(
 
 
 @router.post("/invitations/accept")
+@raises(InvalidInvitationError, WrongInviteeError, InviteeNotVerifiedError, AlreadyMemberError)
 async def accept_invitation(
     body: InvitationAccept, user: CurrentUser, db: DbDep, audit: AuditTrailDep
 ) -> TeamRead:

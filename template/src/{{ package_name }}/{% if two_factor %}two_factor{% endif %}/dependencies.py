@@ -9,7 +9,9 @@ from fastapi import Depends
 
 from ..core.config import Settings
 from ..core.dependencies import SettingsDep, ThrottleDep
+from ..core.openapi import raises
 from ..core.ratelimit import Throttle
+from ..core.tokens import InvalidTokenError
 from ..users.dependencies import CurrentUser
 from .challenge import ChallengeClaims, decode_challenge
 from .schemas import Verification
@@ -31,6 +33,7 @@ class ChallengeAttempt:
     verification: Verification
 
 
+@raises(InvalidTokenError)
 async def challenge_attempt(
     verification: Verification, settings: SettingsDep, throttle: ThrottleDep
 ) -> ChallengeAttempt:

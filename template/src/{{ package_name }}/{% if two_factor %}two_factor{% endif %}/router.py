@@ -4,12 +4,23 @@ import uuid
 
 from fastapi import APIRouter, Depends, status
 
+from ..admin.service import UserNotFoundError
 from ..auth.schemas import TokenResponse
 from ..core.dependencies import AuditTrailDep, DbDep, OutboxDep, SettingsDep
+from ..core.openapi import raises
+from ..core.tokens import InvalidTokenError
 from ..users.dependencies import CurrentSuperuser, CurrentUser, password_attempt
+from ..users.service import WrongPasswordError
 from . import service
 from .dependencies import ChallengeAttemptDep, code_attempt, setup_attempt
 from .schemas import BackupCodes, Disabling, Setup, SetupRequest, TotpCode, TwoFactorStatus
+from .service import (
+    EmailNotVerifiedError,
+    InvalidSecondFactorError,
+    NoPendingSetupError,
+    TwoFactorEnabledError,
+    TwoFactorNotEnabledError,
+)
 
 PREFIX = "/auth/2fa"
 
@@ -22,6 +33,7 @@ async def read_status(user: CurrentUser, db: DbDep) -> TwoFactorStatus:
 
 
 @router.post(f"{PREFIX}/setup", dependencies=[Depends(setup_attempt), Depends(password_attempt)])
+@raises(EmailNotVerifiedError, WrongPasswordError, TwoFactorEnabledError)
 async def start_setup(
     body: SetupRequest, user: CurrentUser, db: DbDep, settings: SettingsDep
 ) -> Setup:
@@ -30,6 +42,7 @@ async def start_setup(
 
 
 @router.post(f"{PREFIX}/enable", dependencies=[Depends(code_attempt)])
+@raises(NoPendingSetupError, InvalidSecondFactorError)
 async def enable(
     body: TotpCode,
     user: CurrentUser,
@@ -44,6 +57,7 @@ async def enable(
 
 
 @router.post(f"{PREFIX}/verify")
+@raises(InvalidTokenError, InvalidSecondFactorError)
 async def verify(
     attempt: ChallengeAttemptDep,
     db: DbDep,
@@ -59,6 +73,7 @@ async def verify(
 
 
 @router.post(f"{PREFIX}/backup-codes", dependencies=[Depends(code_attempt)])
+@raises(TwoFactorNotEnabledError, InvalidSecondFactorError)
 async def regenerate_backup_codes(
     body: TotpCode,
     user: CurrentUser,
@@ -77,6 +92,7 @@ async def regenerate_backup_codes(
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Depends(password_attempt), Depends(code_attempt)],
 )
+@raises(TwoFactorNotEnabledError, WrongPasswordError, InvalidSecondFactorError)
 async def disable(
     body: Disabling,
     user: CurrentUser,
@@ -90,6 +106,7 @@ async def disable(
 
 
 @router.delete("/users/{user_id}/2fa", status_code=status.HTTP_204_NO_CONTENT)
+@raises(UserNotFoundError, TwoFactorNotEnabledError)
 async def remove(
     user_id: uuid.UUID,
     superuser: CurrentSuperuser,

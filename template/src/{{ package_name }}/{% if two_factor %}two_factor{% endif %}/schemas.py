@@ -4,7 +4,7 @@ from typing import Self
 
 from pydantic import BaseModel, Field, model_validator
 
-from ..users.schemas import PASSWORD_INPUT_MAX_LENGTH
+from ..users.schemas import PASSWORD_MAX_LENGTH
 
 #: Room for a code typed with spaces or dashes; junk stops here, before any work.
 _CODE_MAX_LENGTH = 32
@@ -18,7 +18,7 @@ class TwoFactorStatus(BaseModel):
 
 
 class SetupRequest(BaseModel):
-    password: str = Field(max_length=PASSWORD_INPUT_MAX_LENGTH)
+    password: str = Field(max_length=PASSWORD_MAX_LENGTH)
 
 
 class Setup(BaseModel):
@@ -55,7 +55,7 @@ class Verification(SecondFactor):
 
 
 class Disabling(SecondFactor):
-    password: str = Field(max_length=PASSWORD_INPUT_MAX_LENGTH)
+    password: str = Field(max_length=PASSWORD_MAX_LENGTH)
 
 
 class BackupCodes(BaseModel):
