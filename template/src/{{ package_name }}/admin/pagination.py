@@ -19,7 +19,7 @@ class PageRequest:
     limit: int
 
 
-def page_request(
+async def page_request(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> PageRequest:

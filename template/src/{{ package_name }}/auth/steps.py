@@ -29,7 +29,7 @@ class SignInStep(Protocol):
     ) -> SignInChallenge | None: ...
 
 
-def get_sign_in_steps(request: Request) -> tuple[SignInStep, ...]:
+async def get_sign_in_steps(request: Request) -> tuple[SignInStep, ...]:
     """The steps the app was created with (see `create_app`)."""
     return cast(tuple[SignInStep, ...], request.app.state.sign_in_steps)
 

@@ -1,4 +1,9 @@
-"""FastAPI dependencies: the shared resources, and the tools of one request, for handlers."""
+"""FastAPI dependencies: the shared resources, and the tools of one request, for handlers.
+
+Every dependency here and in the domains is `async def`, even one that awaits nothing: FastAPI
+runs a plain `def` in a worker thread, a thread hop on every request for a getter
+(`tests/core/test_dependencies.py` keeps it so).
+"""
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,19 +37,19 @@ USER_AGENT_MAX_LENGTH = 255
 DeferredWork = Callable[[AsyncSession, Settings, Outbox, str], Awaitable[None]]
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
     return cast(Resources, request.app.state.resources)
 
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-def get_settings(resources: ResourcesDep) -> Settings:
+async def get_settings(resources: ResourcesDep) -> Settings:
     return resources.settings
 
 
 @raises(RedisUnavailableError)
-def get_redis(resources: ResourcesDep) -> Redis:
+async def get_redis(resources: ResourcesDep) -> Redis:
     return resources.redis
 
 
@@ -76,7 +81,7 @@ RedisDep = Annotated[Redis, Depends(get_redis)]
 DbDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 
-def client_ip(request: Request) -> str:
+async def client_ip(request: Request) -> str:
     """The caller's address; behind TRUSTED_PROXIES, the one they forwarded (see main.py)."""
     return request.client.host if request.client else "unknown"
 
@@ -85,15 +90,15 @@ ClientIpDep = Annotated[str, Depends(client_ip)]
 
 
 @raises(RateLimitedError, RedisUnavailableError)
-def get_throttle(resources: ResourcesDep, ip: ClientIpDep) -> Throttle:
+async def get_throttle(resources: ResourcesDep, ip: ClientIpDep) -> Throttle:
     return Throttle(resources.rate_limiter, ip)
 
 
-def get_outbox(resources: ResourcesDep, background: BackgroundTasks) -> Outbox:
+async def get_outbox(resources: ResourcesDep, background: BackgroundTasks) -> Outbox:
     return Outbox(resources.settings, resources.email_sender, background)
 
 
-def get_audit_trail(db: DbDep, request: Request, ip: ClientIpDep) -> AuditTrail:
+async def get_audit_trail(db: DbDep, request: Request, ip: ClientIpDep) -> AuditTrail:
     user_agent = request.headers.get("user-agent")
     return AuditTrail(db, ip, user_agent[:USER_AGENT_MAX_LENGTH] if user_agent else None)
 
@@ -129,7 +134,7 @@ class AfterResponse:
         await mail()
 
 
-def get_after_response(resources: ResourcesDep, background: BackgroundTasks) -> AfterResponse:
+async def get_after_response(resources: ResourcesDep, background: BackgroundTasks) -> AfterResponse:
     return AfterResponse(resources, background)
 
 

@@ -31,7 +31,7 @@ async def announce(listeners: tuple[AccountListener, ...], db: AsyncSession, use
         await listener(db, user)
 
 
-def get_account_life(request: Request) -> AccountLife:
+async def get_account_life(request: Request) -> AccountLife:
     """The listeners the app was created with (see `create_app`)."""
     return cast(AccountLife, request.app.state.account_life)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Row, and_, delete, exists, func, select
+from sqlalchemy import CursorResult, Row, and_, bindparam, delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -20,6 +20,18 @@ from .permissions import Role
 
 def _rowcount(result: object) -> int:
     return cast(CursorResult[Any], result).rowcount
+
+
+#: The team the user chose, or their personal team when the choice is gone. Built once: it is
+#: read on every profile request, and building it cost more than running it.
+_CURRENT_TEAM_ID = select(
+    func.coalesce(
+        select(CurrentTeam.team_id)
+        .where(CurrentTeam.user_id == bindparam("user_id"))
+        .scalar_subquery(),
+        select(Team.id).where(Team.personal_user_id == bindparam("user_id")).scalar_subquery(),
+    )
+)
 
 
 class TeamRepository:
@@ -111,11 +123,7 @@ class TeamRepository:
 
     async def current_team_id(self, user_id: uuid.UUID) -> uuid.UUID | None:
         """The team the user chose, or their personal team when the choice is gone."""
-        chosen = select(CurrentTeam.team_id).where(CurrentTeam.user_id == user_id)
-        personal = select(Team.id).where(Team.personal_user_id == user_id)
-        return await self.db.scalar(
-            select(func.coalesce(chosen.scalar_subquery(), personal.scalar_subquery()))
-        )
+        return await self.db.scalar(_CURRENT_TEAM_ID, {"user_id": user_id})
 
     async def set_current_team(self, user_id: uuid.UUID, team_id: uuid.UUID) -> None:
         """Make it the user's current team (the caller holds the user's row lock)."""
