@@ -16,7 +16,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from tests.conftest import BASE_ANSWERS, PACKAGE, project_env, render
 from tests.services import REDIS_URL, throwaway_database
+from tests.serving import serving
 
 BENCH = Path(__file__).parent
 EMAIL, PASSWORD = "bench@example.com", "a long benchmark passphrase"
@@ -100,12 +100,6 @@ def wrk(url: str, seconds: int, connections: int, *extra: str) -> Load:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def rss_kib(pid: int, field: str) -> int:
     """VmRSS (now) or VmHWM (the peak) of a process, in KiB."""
     status = Path(f"/proc/{pid}/status").read_text()
@@ -116,43 +110,13 @@ def rss_kib(pid: int, field: str) -> int:
 def served(
     project: Path, app: str, env: dict[str, str], app_dir: Path
 ) -> Iterator[tuple[str, int]]:
-    """uvicorn with one worker; the base URL and the server's pid, once it answers. What it
-    logs goes to `<project>/<app>.log`, out of the table's way."""
-    port = free_port()
+    """uvicorn with one worker, quiet; what it logs goes to `<project>/<app>.log`."""
     log = project / f"{app.partition(':')[0]}.log"
-    server = subprocess.Popen(
-        [
-            project / ".venv/bin/uvicorn",
-            app,
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--app-dir",
-            str(app_dir),
-            "--log-level",
-            "warning",
-        ],
-        cwd=project,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            if server.poll() is not None:
-                sys.exit(f"{app} did not start:\n{log.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            sys.exit(f"{app} did not answer within a minute")
-        yield base, server.pid
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    options = ["--no-access-log", "--app-dir", str(app_dir), "--log-level", "warning"]
+    with serving(
+        project / ".venv/bin/uvicorn", app, cwd=project, env=env, log=log, options=options
+    ) as (base, pid):
+        yield base, pid
 
 
 def sign_in(project: Path, base: str) -> str:
@@ -193,8 +157,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         answers = {**BASE_ANSWERS, "database": args.database}
         project = render(Path(scratch) / "service", answers)
+        # Compiled at install, as the Dockerfile does: the import time is production's.
         subprocess.run(
-            ["uv", "sync", "--quiet", "--no-dev"], cwd=project, env=project_env(), check=True
+            ["uv", "sync", "--quiet", "--no-dev", "--compile-bytecode"],
+            cwd=project,
+            env=project_env(),
+            check=True,
         )
         # httpx signs the benchmark in; the service itself does not need it.
         subprocess.run(

@@ -10,10 +10,7 @@ number of examples, valid and invalid, so that the tier's time is bounded and it
 """
 
 import os
-import subprocess
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +30,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from .conftest import PACKAGE, VARIANTS, Project, Projects, Variant, project_env, run
+from .conftest import PACKAGE, VARIANTS, Projects, Variant, project_env, run
 from .services import throwaway_database
-from .test_smoke import _free_port
+from .serving import free_port, serving
 
 #: Examples per operation and generation mode: about a minute per engine on two cores.
 EXAMPLES = int(os.environ.get("TEMPLATE_HOSTILE_EXAMPLES", "12"))
@@ -68,36 +65,6 @@ RATE_LIMITS = (
     "TWO_FACTOR_SETUP_PER_ACCOUNT",
     "INVITATIONS_PER_USER",
 )
-
-
-@contextmanager
-def _serving(project: Project, env: dict[str, str], log: Path) -> Iterator[str]:
-    """uvicorn on a free port until the block ends; its output goes to `log`, which the
-    failure shows (a pipe would fill up and stall the server)."""
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [project.bin("uvicorn"), f"{PACKAGE}.main:app", "--port", str(port), "--no-access-log"],
-            cwd=project.path,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base_url}/health/live", timeout=1)
-                break
-            except httpx.TransportError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"uvicorn did not start:\n{log.read_text()}")
-                time.sleep(0.2)
-        yield base_url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def _fuzz(case_strategy: Any, call: Callable[[Case], None]) -> None:
@@ -176,7 +143,7 @@ def test_generated_requests_meet_only_documented_answers(
             REDIS_URL=redis_url,
             # Mail has nowhere to go: the port is closed, and sending fails after the answer.
             SMTP_HOST="127.0.0.1",
-            SMTP_PORT=str(_free_port()),
+            SMTP_PORT=str(free_port()),
             LOG_LEVEL="WARNING",
             **{f"RATE_LIMIT_{limit}": WIDE_OPEN for limit in RATE_LIMITS},
         )
@@ -189,7 +156,10 @@ def test_generated_requests_meet_only_documented_answers(
             input=f"{PASSWORD}\n",
         )
         log = tmp_path / "uvicorn.log"
-        with _serving(project, env, log) as base_url:
+        app, options = f"{PACKAGE}.main:app", ["--no-access-log"]
+        with serving(
+            project.bin("uvicorn"), app, cwd=project.path, env=env, log=log, options=options
+        ) as (base_url, _):
             failures, answered = _failures(base_url)
 
     assert not failures, "\n\n".join(failures) + f"\n\nserver log:\n{log.read_text()[-3000:]}"

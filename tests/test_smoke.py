@@ -2,7 +2,6 @@
 
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,23 +18,18 @@ from redis import Redis
 
 from .conftest import BASE_ANSWERS, PACKAGE, Project, Variant, project_env, render, run
 from .services import throwaway_database
+from .serving import free_port, serving
 from .tcp_proxy import TcpProxy
 
 EMAIL, PASSWORD = "admin@example.com", "a long admin password"
 API = "/api/v1"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class _Inbox:
     """What an SMTP server on a free port received: the local mail catcher of the README."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.texts: list[str] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -140,30 +134,13 @@ def _working(project: Project, env: dict[str, str]) -> Iterator[None]:
 
 @contextmanager
 def _serving(project: Project, env: dict[str, str]) -> Iterator[httpx.Client]:
-    port = _free_port()
-    server = subprocess.Popen(
-        [project.bin("uvicorn"), f"{PACKAGE}.main:app", "--port", str(port)],
-        cwd=project.path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    client.get("/health/live")
-                    break
-                except httpx.TransportError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"uvicorn did not start:\n{server.communicate()[1]}")
-                    time.sleep(0.2)
-            yield client
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    """The service as the README starts it, and a client of it."""
+    app, log = f"{PACKAGE}.main:app", project.path / "uvicorn.log"
+    with (
+        serving(project.bin("uvicorn"), app, cwd=project.path, env=env, log=log) as (base, _),
+        httpx.Client(base_url=base, timeout=10) as client,
+    ):
+        yield client
 
 
 @pytest.mark.usefixtures("services")
