@@ -1,6 +1,6 @@
 """The benchmark: the rendered service against its floors, side by side in one run.
 
-    uv run python -m bench.run [--database postgresql|mysql] [--seconds 10]
+    uv run python -m bench.run [--database postgresql|mysql] [--seconds 5] [--rounds 3]
 
 It renders the default variant (every toggle on) for the database, installs it with uv,
 migrates a database of its own on this machine's server, makes one account with the service's
@@ -8,8 +8,9 @@ CLI, then starts the service and the floors (`bench/floors.py`) with uvicorn, on
 and drives them with wrk (Debian's `wrk` package; the command says how to install it when it is
 missing). It prints one table: requests per second, p50 and p99 for each load, and each figure
 as a ratio to its floor, which is what to compare between machines and runs: these machines are
-shared, and absolute figures move with everything else running. Nothing here is a test; no
-figure is asserted anywhere. docs/performance.md records a run.
+shared, and absolute figures move with everything else running. So each figure is measured
+right after its floor, in rounds, and the table gives the median ratio and its range. Nothing
+here is a test; no figure is asserted anywhere. docs/performance.md records a run.
 """
 
 import argparse
@@ -21,10 +22,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import BASE_ANSWERS, PACKAGE, project_env, render
 from tests.services import REDIS_URL, throwaway_database
@@ -148,7 +150,8 @@ def import_ms(project: Path, statement: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=("postgresql", "mysql"), default="postgresql")
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5, help="per load and round")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: `sudo apt-get install wrk` (Debian, Ubuntu) installs it.")
@@ -191,16 +194,17 @@ def main() -> None:
                 text=True,
                 **run,
             )
-            rows = measure(project, env, seconds)
-    print_table(rows, args.database)
+            rows = measure(project, env, seconds, args.rounds)
+    print_table(rows, args.database, args.rounds)
 
 
-def measure(project: Path, env: dict[str, str], seconds: int) -> dict[str, object]:
-    rows: dict[str, object] = {}
-    with served(project, "floors:app", env, BENCH) as (floors, _):
-        rows["bare"] = wrk(f"{floors}/bare", seconds, CONNECTIONS)
-        rows["select_1"] = wrk(f"{floors}/select-1", seconds, CONNECTIONS)
-    hash_floor = subprocess.run(
+#: The loads measured beside their floors, round after round, each next to its own.
+PAIRS = (("live", "bare"), ("me", "select_1"), ("login", "hash_floor"))
+
+
+def hash_floor(project: Path, env: dict[str, str], seconds: int) -> float:
+    """Argon2id checks per second through the service's own bounded hashing pool."""
+    output = subprocess.run(
         [project / ".venv/bin/python", "-c", HASH_FLOOR, str(seconds)],
         cwd=project,
         env=env,
@@ -208,78 +212,105 @@ def measure(project: Path, env: dict[str, str], seconds: int) -> dict[str, objec
         text=True,
         check=True,
     ).stdout
-    rows["hash_floor"] = float(hash_floor)
-    with served(project, f"{PACKAGE}.main:app", env, project / "src") as (service, pid):
-        token = sign_in(project, service)
-        rows["idle_rss"] = rss_kib(pid, "VmRSS")
-        auth = ["-H", f"Authorization: Bearer {token}"]
-        rows["live"] = wrk(f"{service}/health/live", seconds, CONNECTIONS)
-        rows["me"] = wrk(f"{service}/api/v1/users/me", seconds, CONNECTIONS, *auth)
-        login_script = Path(env.get("TMPDIR", "/tmp")) / f"bench-login-{os.getpid()}.lua"
-        login_script.write_text(LOGIN_SCRIPT)
-        try:
-            login = ["-s", str(login_script)]
-            rows["login"] = wrk(f"{service}/api/v1/auth/login", seconds, CONNECTIONS, *login)
-            storm = subprocess.Popen(
-                [
-                    "wrk",
-                    "-t",
-                    "1",
-                    "-c",
-                    str(CONNECTIONS),
-                    "-d",
-                    f"{seconds + 2}s",
-                    *login,
-                    f"{service}/api/v1/auth/login",
-                ],
-                stdout=subprocess.DEVNULL,
-            )
+    return float(output)
+
+
+def measure(project: Path, env: dict[str, str], seconds: int, rounds: int) -> dict[str, Any]:
+    """Every figure; those of `PAIRS` once per round, each right after its floor: the machine's
+    speed drifts from minute to minute, and neighbours drift least."""
+    rows: dict[str, Any] = {key: [] for pair in PAIRS for key in pair}
+    login_script = Path(tempfile.gettempdir()) / f"bench-login-{os.getpid()}.lua"
+    login_script.write_text(LOGIN_SCRIPT)
+    login = ["-s", str(login_script), "--timeout", "10s"]
+    try:
+        with (
+            served(project, "floors:app", env, BENCH) as (floors, _),
+            served(project, f"{PACKAGE}.main:app", env, project / "src") as (service, pid),
+        ):
+            rows["idle_rss"] = rss_kib(pid, "VmRSS")
+            login_url = f"{service}/api/v1/auth/login"
+            for _ in range(rounds):
+                # Signed in each round: a run outlasts an access token.
+                auth = ["-H", f"Authorization: Bearer {sign_in(project, service)}"]
+                rows["bare"].append(wrk(f"{floors}/bare", seconds, CONNECTIONS))
+                rows["live"].append(wrk(f"{service}/health/live", seconds, CONNECTIONS))
+                rows["select_1"].append(wrk(f"{floors}/select-1", seconds, CONNECTIONS))
+                rows["me"].append(wrk(f"{service}/api/v1/users/me", seconds, CONNECTIONS, *auth))
+                rows["hash_floor"].append(hash_floor(project, env, seconds))
+                rows["login"].append(wrk(login_url, seconds, CONNECTIONS, *login))
+            storm_load = ["-c", str(CONNECTIONS), "-d", f"{seconds + 2}s", *login, login_url]
+            storm = subprocess.Popen(["wrk", "-t", "1", *storm_load], stdout=subprocess.DEVNULL)
             time.sleep(1)
             rows["live_in_storm"] = wrk(f"{service}/health/live", seconds, 8)
             storm.wait()
-        finally:
-            login_script.unlink()
-        rows["burst"] = wrk(f"{service}/api/v1/users/me", seconds, BURST, *auth)
-        rows["peak_rss"] = rss_kib(pid, "VmHWM")
+            rows["burst"] = wrk(f"{service}/api/v1/users/me", seconds, BURST, *auth)
+            rows["peak_rss"] = rss_kib(pid, "VmHWM")
+    finally:
+        login_script.unlink()
     rows["import_app"] = import_ms(project, f"import {PACKAGE}.main")
     rows["interpreter"] = import_ms(project, "pass")
     return rows
 
 
-def print_table(rows: dict, database: str) -> None:
-    bare, select_1 = rows["bare"], rows["select_1"]
+def _rate(figure: Load | float) -> float:
+    return figure.requests_per_second if isinstance(figure, Load) else figure
 
+
+def _ratios(rows: dict[str, Any], load: str, floor: str, of: Callable[[Any], float]) -> str:
+    """The median of the rounds' ratios, and their range."""
+    ratios = sorted(of(a) / of(b) for a, b in zip(rows[load], rows[floor], strict=True))
+    if len(ratios) == 1:
+        return f"{ratios[0]:.2f}x"
+    return f"{statistics.median(ratios):.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f})"
+
+
+def _median_load(loads: list[Load]) -> Load:
+    """Each figure's median over the rounds."""
+    return Load(
+        requests_per_second=statistics.median(load.requests_per_second for load in loads),
+        p50_ms=statistics.median(load.p50_ms for load in loads),
+        p99_ms=statistics.median(load.p99_ms for load in loads),
+        refused=sum(load.refused for load in loads),
+        timeouts=sum(load.timeouts for load in loads),
+    )
+
+
+def print_table(rows: dict[str, Any], database: str, rounds: int) -> None:
     def line(name: str, load: Load, floor: str, ratio: str) -> None:
         print(
             f"| {name} | {load.requests_per_second:,.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} "
             f"| {load.refused} | {floor} | {ratio} |"
         )
 
+    def p99(load: Load) -> float:
+        return load.p99_ms
+
     print(
-        f"\nThe service (every toggle on, {database}) and its floors, {CONNECTIONS} connections:\n"
+        f"\nThe service (every toggle on, {database}) and its floors, {CONNECTIONS} connections; "
+        f"medians of {rounds} rounds, ratios as median (range):\n"
     )
     print("| load | req/s | p50 ms | p99 ms | non-2xx | compared with | ratio |")
     print("|---|---|---|---|---|---|---|")
+    bare = _median_load(rows["bare"])
     line("floor: bare async endpoint", bare, "", "")
-    line("floor: `SELECT 1` through the pool", select_1, "", "")
+    line("floor: `SELECT 1` through the pool", _median_load(rows["select_1"]), "", "")
     line(
         "`/health/live`",
-        rows["live"],
+        _median_load(rows["live"]),
         "bare: req/s; p99",
-        f"{rows['live'].requests_per_second / bare.requests_per_second:.2f}x; "
-        f"{rows['live'].p99_ms / bare.p99_ms:.1f}x",
+        f"{_ratios(rows, 'live', 'bare', _rate)}; {_ratios(rows, 'live', 'bare', p99)}",
     )
     line(
         "`GET /users/me` (signed in)",
-        rows["me"],
+        _median_load(rows["me"]),
         "`SELECT 1`: req/s",
-        f"{rows['me'].requests_per_second / select_1.requests_per_second:.2f}x",
+        _ratios(rows, "me", "select_1", _rate),
     )
     line(
         "login",
-        rows["login"],
-        f"Argon2id floor: {rows['hash_floor']:.0f} verifies/s",
-        f"{rows['login'].requests_per_second / rows['hash_floor']:.2f}x",
+        _median_load(rows["login"]),
+        f"Argon2id floor: {statistics.median(rows['hash_floor']):.0f} verifies/s",
+        _ratios(rows, "login", "hash_floor", _rate),
     )
     line(
         "`/health/live` during a login storm (8 conn.)",
@@ -290,7 +321,7 @@ def print_table(rows: dict, database: str) -> None:
     line(
         f"burst: `/users/me` at {BURST} connections",
         rows["burst"],
-        "answered p99",
+        "p99 of all answers",
         f"{rows['burst'].p99_ms / 1000:.2f} s, {rows['burst'].timeouts} timeouts",
     )
     print(
