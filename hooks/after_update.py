@@ -1,5 +1,6 @@
-"""Copier migration, run after every update: add the settings a new release or a newly enabled
-feature needs to `.env`, then tell the user what changed.
+"""Copier migration, run after every update: remove the packages the update emptied, add the
+settings a new release or a newly enabled feature needs to `.env`, then tell the user what
+changed.
 
 Usage: after_update.py VERSION_FROM VERSION_TO (PEP 440, as Copier gives them)
 """
@@ -7,6 +8,7 @@ Usage: after_update.py VERSION_FROM VERSION_TO (PEP 440, as Copier gives them)
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -14,6 +16,8 @@ from env_file import add_missing_settings
 from packaging.version import InvalidVersion, Version  # Copier's own dependency.
 
 CHANGELOG = Path(__file__).parent.parent / "CHANGELOG.md"
+#: Where the template's packages live in a project.
+PACKAGE_ROOTS = ("src", "tests", "migrations")
 #: A section of CHANGELOG.md: its heading `## [0.2.0] - 2026-12-01` or `## [Unreleased]`, and body.
 SECTION = re.compile(r"^## \[(?P<name>[^\]]+)\].*?(?=^## \[|\Z)", re.M | re.S)
 
@@ -38,8 +42,38 @@ def changes_between(changelog: str, old: Version, new: Version) -> list[str]:
     ]
 
 
+def _holds_only_caches(directory: Path) -> bool:
+    """Python's bytecode caches in it and nothing else, or directories of the same kind."""
+    entries = list(directory.iterdir())
+    return bool(entries) and all(
+        entry.is_dir() and (entry.name == "__pycache__" or _holds_only_caches(entry))
+        for entry in entries
+    )
+
+
+def remove_emptied_packages(project: Path) -> list[Path]:
+    """The directories an update emptied, which git leaves behind for the bytecode caches in
+    them (a feature turned off, a module moved): removed, so that nothing of the feature stays
+    (an emptied package would still import, as a namespace package)."""
+    emptied = [
+        directory
+        for root in PACKAGE_ROOTS
+        if (project / root).is_dir()
+        for directory in sorted((project / root).rglob("*"))
+        if directory.is_dir()
+        and directory.name != "__pycache__"
+        and "__pycache__" not in directory.parts
+        and _holds_only_caches(directory)
+    ]
+    outermost = [d for d in emptied if not set(d.parents).intersection(emptied)]
+    for directory in outermost:
+        shutil.rmtree(directory)
+    return outermost
+
+
 def main(version_from: str, version_to: str) -> None:
     old, new = Version(version_from), Version(version_to)
+    remove_emptied_packages(Path.cwd())
     added = add_missing_settings(f"Added by `copier update` to {new}, from .env.example")
     changes = changes_between(CHANGELOG.read_text(), old, new)
     if changes:

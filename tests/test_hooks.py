@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from after_update import changes_between
+from after_update import changes_between, remove_emptied_packages
 from env_file import add_missing_settings, missing_settings, render_env
 from fixed_answers import main as fixed_answers
 from follow_moves import MOVES, follow
@@ -268,3 +268,26 @@ def test_an_unedited_moved_file_needs_nothing(moved_project: Path) -> None:
 
     assert follow(release, "acme_orders", *MOVE) is None
     assert new.read_text() == before
+
+
+def test_an_update_removes_the_packages_it_emptied_and_only_those(tmp_path: Path) -> None:
+    """git leaves a package whose files an update deleted behind for its bytecode caches."""
+    for cache in (
+        "src/pkg/worker/__pycache__",  # emptied by turning Celery off
+        "tests/worker/nested/__pycache__",  # and its tests, a level deeper
+        "src/pkg/users/__pycache__",  # kept: the package still has its files
+        "src/pkg/empty_on_purpose",  # kept: no cache in it, nothing the update did
+    ):
+        (tmp_path / cache).mkdir(parents=True)
+    (tmp_path / "src/pkg/worker/__pycache__/app.cpython-313.pyc").write_bytes(b"")
+    (tmp_path / "tests/worker/__pycache__").mkdir()
+    (tmp_path / "src/pkg/users/models.py").write_text("")
+    (tmp_path / "src/pkg/__init__.py").write_text("")
+
+    removed = remove_emptied_packages(tmp_path)
+
+    assert removed == [tmp_path / "src/pkg/worker", tmp_path / "tests/worker"]
+    assert not (tmp_path / "src/pkg/worker").exists()
+    assert not (tmp_path / "tests/worker").exists()
+    assert (tmp_path / "src/pkg/users/__pycache__").is_dir()
+    assert (tmp_path / "src/pkg/empty_on_purpose").is_dir()
