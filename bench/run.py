@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from tests.conftest import BASE_ANSWERS, PACKAGE, project_env, render
 from tests.services import REDIS_URL, throwaway_database
 from tests.serving import serving
@@ -121,19 +123,11 @@ def served(
         yield base, pid
 
 
-def sign_in(project: Path, base: str) -> str:
-    script = (
-        "import httpx, sys\n"
-        f"r = httpx.post(sys.argv[1] + '/api/v1/auth/login', data={{'username': {EMAIL!r}, "
-        f"'password': {PASSWORD!r}}})\n"
-        "print(r.json()['access_token'])"
-    )
-    return subprocess.run(
-        [project / ".venv/bin/python", "-c", script, base],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+def sign_in(base: str) -> str:
+    login = {"username": EMAIL, "password": PASSWORD}
+    response = httpx.post(f"{base}/api/v1/auth/login", data=login, timeout=30)
+    response.raise_for_status()
+    return str(response.json()["access_token"])
 
 
 def import_ms(project: Path, statement: str) -> float:
@@ -166,10 +160,6 @@ def main() -> None:
             cwd=project,
             env=project_env(),
             check=True,
-        )
-        # httpx signs the benchmark in; the service itself does not need it.
-        subprocess.run(
-            ["uv", "pip", "install", "--quiet", "httpx"], cwd=project, env=project_env(), check=True
         )
         with throwaway_database(args.database, "bench_service") as database_url:
             env = project_env(
@@ -231,7 +221,7 @@ def measure(project: Path, env: dict[str, str], seconds: int, rounds: int) -> di
             login_url = f"{service}/api/v1/auth/login"
             for _ in range(rounds):
                 # Signed in each round: a run outlasts an access token.
-                auth = ["-H", f"Authorization: Bearer {sign_in(project, service)}"]
+                auth = ["-H", f"Authorization: Bearer {sign_in(service)}"]
                 rows["bare"].append(wrk(f"{floors}/bare", seconds, CONNECTIONS))
                 rows["live"].append(wrk(f"{service}/health/live", seconds, CONNECTIONS))
                 rows["select_1"].append(wrk(f"{floors}/select-1", seconds, CONNECTIONS))
