@@ -1,15 +1,14 @@
 """Who is calling: the bearer token resolved to an active user, checked on every request; and
 the limit on password guesses, which every door to a password shares."""
 
-import uuid
 from typing import Annotated
 
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
 from ..core.config import Settings
-from ..core.dependencies import DbDep, RedisDep, SettingsDep, ThrottleDep
-from ..core.errors import AppError
+from ..core.dependencies import DbDep, ResourcesDep, SettingsDep, ThrottleDep
+from ..core.errors import AppError, RedisUnavailableError
 from ..core.openapi import raises
 from ..core.paths import LOGIN_URL
 from ..core.ratelimit import Throttle
@@ -36,17 +35,17 @@ class NotSuperuserError(AppError):
     message = "Only a superuser may do this."
 
 
-@raises(NotAuthenticatedError, InvalidTokenError)
+@raises(NotAuthenticatedError, InvalidTokenError, RedisUnavailableError)
 async def access_claims(
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-    settings: SettingsDep,
-    redis: RedisDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)], resources: ResourcesDep
 ) -> TokenClaims:
     """The claims of a valid access token that was neither logged out nor revoked."""
+    # The resources themselves, not the settings and Redis getters: on every authenticated
+    # request, each dependency FastAPI resolves costs about 0.05 ms.
     if token is None:
         raise NotAuthenticatedError
-    claims = decode_token(settings, token, TokenType.ACCESS)
-    if claims.session_id is None or await is_revoked(redis, claims):
+    claims = decode_token(resources.settings, token, TokenType.ACCESS)
+    if claims.session_id is None or await is_revoked(resources.redis, claims):
         raise InvalidTokenError
     return claims
 
@@ -56,9 +55,8 @@ AccessClaims = Annotated[TokenClaims, Depends(access_claims)]
 
 @raises(InvalidTokenError)
 async def current_user(claims: AccessClaims, db: DbDep) -> User:
-    # The decoder refused any subject that is not a UUID.
-    user = await UserRepository(db).get(uuid.UUID(claims.subject))
-    if user is None or not user.is_active or user.token_version != claims.version:
+    user = await UserRepository(db).get_signed_in(claims.user_id, claims.version)
+    if user is None:
         raise InvalidTokenError
     return user
 

@@ -1,12 +1,30 @@
 """Database access for users. Flushes, never commits: the request owns the transaction."""
 
 import uuid
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, RowMapping, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .identity import normalize_email
 from .models import User
+
+#: Who a valid token may speak for: its user, still active, at the token's version (a bump ends
+#: every session). The one statement of this rule, for the ORM user and for the profile's row.
+_SIGNED_IN = (
+    User.id == bindparam("user_id"),
+    User.is_active,
+    User.token_version == bindparam("version"),
+)
+_SIGNED_IN_USER = select(User).where(*_SIGNED_IN)
+
+
+@cache
+def _signed_in_profile(columns: tuple[ColumnElement[Any], ...]) -> Select[Any]:
+    """Built once per profile: building a statement and its cache key costs a request 0.1 ms."""
+    return select(*columns).where(*_SIGNED_IN)
 
 
 class UserRepository:
@@ -15,6 +33,20 @@ class UserRepository:
 
     async def get(self, user_id: uuid.UUID) -> User | None:
         return await self.db.get(User, user_id)
+
+    async def get_signed_in(self, user_id: uuid.UUID, version: int) -> User | None:
+        """The user a token names, if the token may still speak for them."""
+        return await self.db.scalar(_SIGNED_IN_USER, {"user_id": user_id, "version": version})
+
+    async def signed_in_profile(
+        self, user_id: uuid.UUID, version: int, columns: Sequence[ColumnElement[Any]]
+    ) -> RowMapping | None:
+        """`columns` of the user's row, read under the rule of `get_signed_in`: one statement,
+        whatever the features add to the profile."""
+        parameters = {"user_id": user_id, "version": version}
+        result = await self.db.execute(_signed_in_profile(tuple(columns)), parameters)
+        row: RowMapping | None = result.mappings().first()
+        return row
 
     async def get_by_email(self, email: str) -> User | None:
         address = normalize_email(email)

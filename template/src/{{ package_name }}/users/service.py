@@ -125,7 +125,7 @@ async def update_profile(
     """Change the user's own fields; the answer is the whole profile."""
     for field, value in update.model_dump(exclude_unset=True).items():
         setattr(user, field, value)
-    return await profile.of(db, user)
+    return await profile.of(db, user.id, user.token_version)
 
 
 async def deactivate(db: AsyncSession, life: AccountLife, user: User) -> None:

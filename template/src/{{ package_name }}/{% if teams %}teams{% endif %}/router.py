@@ -19,6 +19,7 @@ from .dependencies import (
     Updater,
     invitation_attempt,
 )
+from .repository import CURRENT_TEAM_ID_OF_USER
 from .schemas import (
     CurrentTeamProfile,
     InvitationAccept,
@@ -50,8 +51,8 @@ router = APIRouter(tags=["teams"])
 #: dependencies that the caller is a member (`TeamMember`) with the permission it needs.
 team = APIRouter(prefix="/teams/{team_id}")
 
-#: What teams add to /users/me: the current team.
-PROFILE_SECTION = ProfileSection(CurrentTeamProfile, service.current_team_profile)
+#: What teams add to /users/me: the current team, a column of the profile's one statement.
+PROFILE_SECTION = ProfileSection(CurrentTeamProfile, (CURRENT_TEAM_ID_OF_USER,))
 
 
 @router.get("/teams")

@@ -22,7 +22,7 @@ from ..users.repository import UserRepository
 from .models import TEAM_NAME_MAX_LENGTH, Invitation, Membership, Team
 from .permissions import Permission, Role, can
 from .repository import InvitationRepository, TeamRepository
-from .schemas import CurrentTeamProfile, InvitationCreate, MemberRead, TeamRead
+from .schemas import InvitationCreate, MemberRead, TeamRead
 
 
 class TeamEvent(StrEnum):
@@ -441,8 +441,3 @@ async def on_account_deleting(db: AsyncSession, user: User) -> None:
     if await teams.owns_a_team_with_others(user.id):
         raise OwnsSharedTeamError
     await teams.delete_owned_by(user.id)
-
-
-async def current_team_profile(db: AsyncSession, user: User) -> CurrentTeamProfile:
-    """What teams add to /users/me."""
-    return CurrentTeamProfile(current_team_id=await TeamRepository(db).current_team_id(user.id))
