@@ -1,7 +1,6 @@
 """Database access for users. Flushes, never commits: the request owns the transaction."""
 
 import uuid
-from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -39,12 +38,12 @@ class UserRepository:
         return await self.db.scalar(_SIGNED_IN_USER, {"user_id": user_id, "version": version})
 
     async def signed_in_profile(
-        self, user_id: uuid.UUID, version: int, columns: Sequence[ColumnElement[Any]]
+        self, user_id: uuid.UUID, version: int, columns: tuple[ColumnElement[Any], ...]
     ) -> RowMapping | None:
         """`columns` of the user's row, read under the rule of `get_signed_in`: one statement,
         whatever the features add to the profile."""
         parameters = {"user_id": user_id, "version": version}
-        result = await self.db.execute(_signed_in_profile(tuple(columns)), parameters)
+        result = await self.db.execute(_signed_in_profile(columns), parameters)
         row: RowMapping | None = result.mappings().first()
         return row
 
