@@ -101,8 +101,8 @@ async def rotate_session(
     if stored is None:
         raise InvalidTokenError  # deleted with its user a moment ago
     if claimed:
-        user = await UserRepository(db).get(stored.user_id)
-        if user is None or not user.is_active or user.token_version != stored.token_version:
+        user = await UserRepository(db).get_signed_in(stored.user_id, stored.token_version)
+        if user is None:
             raise InvalidTokenError
         return await _issue_pair(db, settings, user, stored.family_id)
     if stored.used_at is None or stored.revoked_at is not None:

@@ -11,7 +11,8 @@ from .identity import normalize_email
 from .models import User
 
 #: Who a valid token may speak for: its user, still active, at the token's version (a bump ends
-#: every session). The one statement of this rule, for the ORM user and for the profile's row.
+#: every session). The one statement of this rule, for every token (access, refresh, sign-in
+#: challenge) and for the profile's row.
 _SIGNED_IN = (
     User.id == bindparam("user_id"),
     User.is_active,

@@ -62,5 +62,4 @@ def decode_challenge(settings: Settings, token: str) -> ChallengeClaims:
         challenge_id = uuid.UUID(claims.token_id)
     except ValueError as exc:
         raise InvalidTokenError from exc
-    # The decoder refused any subject that is not a UUID.
-    return ChallengeClaims(challenge_id, uuid.UUID(claims.subject), claims.version)
+    return ChallengeClaims(challenge_id, claims.user_id, claims.version)

@@ -130,15 +130,10 @@ async def verify_sign_in(
     )
     if challenge is None:
         raise InvalidTokenError
-    user = await UserRepository(db).get(claims.user_id)
-    credential = await repository.enabled_credential(claims.user_id)
     # A new password, a sign-out everywhere or two-factor turned off void the challenge.
-    if (
-        user is None
-        or not user.is_active
-        or user.token_version != claims.version
-        or credential is None
-    ):
+    user = await UserRepository(db).get_signed_in(claims.user_id, claims.version)
+    credential = await repository.enabled_credential(claims.user_id)
+    if user is None or credential is None:
         raise InvalidTokenError
     try:
         await _check_second_factor(
