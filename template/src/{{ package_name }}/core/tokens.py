@@ -1,9 +1,11 @@
 """Signed tokens (JWT) with a pinned algorithm and every registered claim checked."""
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 import jwt
 
@@ -13,6 +15,9 @@ from .errors import AppError
 
 ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["sub", "typ", "jti", "ver", "iat", "exp", "iss", "aud"]
+#: How many verified tokens a process remembers (a few hundred bytes each): about as many as
+#: the clients that call it within an access token's lifetime.
+VERIFIED_TOKENS_KEPT = 4096
 
 
 class TokenType(StrEnum):
@@ -103,14 +108,38 @@ def _is_uuid(value: object) -> bool:
 def decode_token(settings: Settings, token: str, expected_type: TokenType) -> TokenClaims:
     """The token's claims, or `InvalidTokenError` for anything forged, expired or misplaced, and
     for any claim of the wrong type: a token signed with the key is still checked claim by
-    claim."""
+    claim.
+
+    A client sends the same access token with every request until it expires, and checking it
+    costs more than the rest of a cheap request's own work. So a token that passed is
+    remembered (by its exact text, under the key, audience and issuer it passed with), and
+    only its expiry, the one check that changes with time, runs again. Revocation and the
+    token's version are not claims: the caller checks them on every request.
+    """
+    claims = _verified(
+        token,
+        settings.secret_key.get_secret_value(),
+        settings.jwt_audience,
+        settings.jwt_issuer,
+        expected_type,
+    )
+    if claims.expires_at <= time.time():  # as PyJWT decides it, with no leeway
+        raise InvalidTokenError
+    return claims
+
+
+@lru_cache(maxsize=VERIFIED_TOKENS_KEPT)
+def _verified(
+    token: str, key: str, audience: str, issuer: str, expected_type: TokenType
+) -> TokenClaims:
+    """Every check of the token's signature and claims; a refusal raises, so it is never kept."""
     try:
         payload = jwt.decode(
             token,
-            settings.secret_key.get_secret_value(),
+            key,
             algorithms=[ALGORITHM],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
+            audience=audience,
+            issuer=issuer,
             options={"require": _REQUIRED_CLAIMS},
         )
     except jwt.PyJWTError as exc:
