@@ -3,19 +3,27 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, MetaData
+from sqlalchemy import DateTime, Dialect, MetaData, event
 from sqlalchemy.dialects import mysql
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    UOWTransaction,
+    mapped_column,
+)
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from .config import Settings
-from .driver import bounded_connector
+from .driver import READ_ONLY_OPTIONS, bounded_connector
 
 #: Stable constraint names, so that migrations name things the same on every engine.
 NAMING_CONVENTION = {
@@ -98,3 +106,35 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class ReadOnlySession(Session):
+    """A session for work that only reads: an INSERT, UPDATE or DELETE statement through it, or
+    a flush of changed objects, raises (SQL written as text is not looked into). On PostgreSQL
+    it holds no transaction (see `driver.py`), so a write would take effect at once, with no
+    commit to wait for: it is refused instead, on every engine alike."""
+
+
+_WRITE_REFUSED = "a read-only session does not write: take a session with a transaction"
+
+
+@event.listens_for(ReadOnlySession, "do_orm_execute")
+def _refuse_statements_that_write(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise InvalidRequestError(_WRITE_REFUSED)
+
+
+@event.listens_for(ReadOnlySession, "before_flush")
+def _refuse_changes(session: Session, _: UOWTransaction, __: object) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise InvalidRequestError(_WRITE_REFUSED)
+
+
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for requests that only read, each statement on its own (see `ReadOnlySession`):
+    a request that reads one statement saves the round trips of a transaction."""
+    return async_sessionmaker(
+        engine.execution_options(**READ_ONLY_OPTIONS),
+        expire_on_commit=False,
+        sync_session_class=ReadOnlySession,
+    )

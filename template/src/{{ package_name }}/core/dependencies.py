@@ -76,9 +76,19 @@ async def get_db(
         await db.commit()
 
 
+@raises(DatabaseUnavailableError, DatabaseBusyError, InvalidValueError)
+async def get_read_db(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
+    """A session for a route that only reads, which a write through it refuses: on PostgreSQL
+    each statement runs on its own, without the round trips of BEGIN and COMMIT. A route that
+    reads in one statement takes it; one whose statements must see one snapshot takes `DbDep`."""
+    async with resources.read_sessionmaker() as db:
+        yield db
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 DbDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
+ReadDbDep = Annotated[AsyncSession, Depends(get_read_db, scope="function")]
 
 
 async def client_ip(request: Request) -> str:

@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .config import Settings
-from .db import create_engine, create_sessionmaker
+from .db import create_engine, create_read_sessionmaker, create_sessionmaker
 from .email import EmailSender
 from .ratelimit import RateLimiter
 from .redis import create_redis
@@ -19,6 +19,8 @@ class Resources:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    #: For routes that only read (`dependencies.ReadDbDep`).
+    read_sessionmaker: async_sessionmaker[AsyncSession]
     redis: Redis
     rate_limiter: RateLimiter
     email_sender: EmailSender
@@ -37,6 +39,7 @@ async def open_resources(settings: Settings, email_sender: EmailSender) -> Async
             settings,
             engine,
             create_sessionmaker(engine),
+            create_read_sessionmaker(engine),
             redis,
             RateLimiter(redis),
             email_sender,

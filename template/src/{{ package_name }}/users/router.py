@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Depends, status
 
-from ..core.dependencies import AuditTrailDep, DbDep, OutboxDep
+from ..core.dependencies import AuditTrailDep, DbDep, OutboxDep, ReadDbDep
 from ..core.openapi import raises
 from . import service
 from .dependencies import AccessClaims, CurrentUser, password_attempt
@@ -17,8 +17,8 @@ def create_router(profile: Profile) -> APIRouter:
     router = APIRouter(prefix="/users", tags=["users"])
 
     @router.get("/me", response_model=profile.schema)
-    async def read_me(claims: AccessClaims, db: DbDep) -> UserRead:
-        # The profile is read under `current_user`'s rule, in its one statement.
+    async def read_me(claims: AccessClaims, db: ReadDbDep) -> UserRead:
+        # The profile is read under `current_user`'s rule, in its one statement: no transaction.
         return await profile.of(db, claims.user_id, claims.version)
 
     @router.patch("/me", response_model=profile.schema)
