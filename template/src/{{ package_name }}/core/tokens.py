@@ -15,8 +15,8 @@ from .errors import AppError
 
 ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["sub", "typ", "jti", "ver", "iat", "exp", "iss", "aud"]
-#: How many verified tokens a process remembers (a few hundred bytes each): about as many as
-#: the clients that call it within an access token's lifetime.
+#: How many verified tokens a process remembers (under a kilobyte each): about as many as the
+#: clients that call it within an access token's lifetime.
 VERIFIED_TOKENS_KEPT = 4096
 
 

@@ -18,7 +18,8 @@ def create_router(profile: Profile) -> APIRouter:
 
     @router.get("/me", response_model=profile.schema)
     async def read_me(claims: AccessClaims, db: ReadDbDep) -> UserRead:
-        # The profile is read under `current_user`'s rule, in its one statement: no transaction.
+        # The profile is read under `current_user`'s rule, in one statement: it needs no
+        # transaction of its own (`ReadDbDep`).
         return await profile.of(db, claims.user_id, claims.version)
 
     @router.patch("/me", response_model=profile.schema)
