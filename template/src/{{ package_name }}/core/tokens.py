@@ -113,8 +113,8 @@ def decode_token(settings: Settings, token: str, expected_type: TokenType) -> To
     A client sends the same access token with every request until it expires, and checking it
     again is about a tenth of a cheap request's time. So a token that passed is remembered (by
     its exact text, under the key, audience, issuer and type it passed with), and only its
-    expiry, the one check that changes with time, runs again. Revocation and the
-    token's version are not claims: the caller checks them on every request.
+    expiry, the one check that changes with time, runs again. Revocation and the token's
+    version are not claims: the caller checks them on every request.
     """
     claims = _verified(
         token,
