@@ -37,8 +37,11 @@ def changes_between(changelog: str, old: Version, new: Version) -> list[str]:
     return [
         text
         for name, text in sections
-        if ((version := _release(name)) is None and new not in released and new > old)
-        or (version is not None and old < version <= new)
+        if "\n" in text  # a heading alone (an Unreleased section just started) tells nothing
+        and (
+            ((version := _release(name)) is None and new not in released and new > old)
+            or (version is not None and old < version <= new)
+        )
     ]
 
 

@@ -36,6 +36,11 @@ def _git(*args: str) -> str:
     return subprocess.run(["git", *args], check=True, capture_output=True, text=True).stdout
 
 
+def committed_answers(answers_file: str) -> dict[str, object]:
+    """The answers of the project's last commit: what it was rendered with, before this update."""
+    return yaml.safe_load(_git("show", f"HEAD:./{answers_file}")) or {}
+
+
 def refusals(recorded: dict[str, object], requested: dict[str, object]) -> list[str]:
     return [
         f"Cannot change {name} from {recorded[name]} to {new}. "
@@ -46,9 +51,7 @@ def refusals(recorded: dict[str, object], requested: dict[str, object]) -> list[
 
 
 def main(answers_file: str, answers_json: str, *options: str) -> int:
-    # The committed answers: what the project was rendered with, before this update.
-    recorded = yaml.safe_load(_git("show", f"HEAD:./{answers_file}")) or {}
-    problems = refusals(recorded, json.loads(answers_json))
+    problems = refusals(committed_answers(answers_file), json.loads(answers_json))
     if not problems:
         return 0
     if "--undo" in options:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -50,14 +51,21 @@ VARIANTS = [Variant(**row) for row in json.loads(VARIANTS_FILE.read_text())]
 COVERAGE_GATE = 90
 
 #: The update tier's scenarios: a variant generated at a release, and the answers each update
-#: then changes (an empty list only moves to the template under test).
+#: then changes (an empty list only moves to the template under test). The newest release runs
+#: every step with the full proof; each older one runs the first step and must arrive at the
+#: same tree (`test_update.py`).
 UPDATE_SCENARIOS = {
-    # Generated at releases where two-factor rendered nothing, answered yes: the update brings
-    # it (its tables beside live rows, its key into .env), on both engines.
-    "pg-celery-2fa-teams": [[]],
-    # Two-factor and teams turned on by the update, on live rows, on each engine; then, on
-    # PostgreSQL, Celery turned on and off again.
-    "my-celery-no-2fa-no-teams": [["two_factor=true", "teams=true"]],
+    # The defaults on PostgreSQL; then two-factor turned off (its branch downgraded on the live
+    # rows) and on again.
+    "pg-celery-2fa-teams": [[], ["two_factor=false"], ["two_factor=true"]],
+    # Two-factor and teams turned on by the update, on live rows, on MySQL; then teams off and
+    # on again (the backfill gives every account its personal team once more).
+    "my-celery-no-2fa-no-teams": [
+        ["two_factor=true", "teams=true"],
+        ["teams=false"],
+        ["teams=true"],
+    ],
+    # Everything off on PostgreSQL: two-factor and teams on, then Celery on and off again.
     "pg-no-celery-no-2fa-no-teams": [
         ["two_factor=true", "teams=true"],
         ["celery=true"],
@@ -112,6 +120,31 @@ def render(destination: Path, answers: dict[str, Any], *, skip_tasks: bool = Fal
         quiet=True,
     )
     return destination
+
+
+#: What a disabled feature must leave no trace of, in any path or file of the project.
+FEATURE_TRACES = {
+    "celery": re.compile(r"celery|flower", re.IGNORECASE),
+    "two_factor": re.compile(r"two[_-]factor|2fa|totp|pyotp|segno|backup[_ ]codes?", re.IGNORECASE),
+    "teams": re.compile(r"\bteams\b|team_id|invitation", re.IGNORECASE),
+}
+#: Files that may name a disabled feature: Copier's record of the answers names every toggle,
+#: on or off, by design; the lock file's hashes may hold any string of hex digits ("2fa"); the
+#: list of common passwords is data, where "flower" is not Flower.
+TRACES_ALLOWED = {".copier-answers.yml", "uv.lock", f"src/{PACKAGE}/users/common_passwords.txt"}
+
+
+def feature_traces(root: Path, paths: Iterable[Path], disabled: Iterable[str]) -> list[str]:
+    """Each path (relative to `root`) whose name or content mentions a disabled feature."""
+    disabled = list(disabled)
+    return [
+        f"{path}: {feature}"
+        for path in paths
+        if path.as_posix() not in TRACES_ALLOWED
+        for feature in disabled
+        if FEATURE_TRACES[feature].search(path.as_posix())
+        or FEATURE_TRACES[feature].search((root / path).read_text(errors="replace"))
+    ]
 
 
 def run(
@@ -217,12 +250,15 @@ def redis_url(worker_id: str) -> str:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The longest groups first, so that no worker is left with a long one at the end: the
-    update tier (most updates first), then the variants' suites, then the rest."""
+    update tier (most updates first, then its convergence tests), then the variants' suites,
+    then the rest."""
 
     def weight(item: pytest.Item) -> tuple[int, int]:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "updates" in callspec.params:
             return 0, -len(callspec.params["updates"])
+        if callspec is not None and "copier_version" in callspec.params:
+            return 0, 0  # an update tier's convergence test: about as long as a suite
         return (1 if item.nodeid.startswith("tests/test_suite.py") else 2), 0
 
     items.sort(key=weight)

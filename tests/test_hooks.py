@@ -1,4 +1,5 @@
-"""The scripts Copier runs: `.env` on copy and update, refused answers, what changed."""
+"""The scripts Copier runs: `.env` on copy and update, refused answers, features turned off,
+what changed."""
 
 import base64
 import json
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 from after_update import changes_between, remove_emptied_packages
 from env_file import add_missing_settings, missing_settings, render_env
+from features_off import main as features_off
 from fixed_answers import main as fixed_answers
 from follow_moves import MOVES, follow
 from packaging.version import Version
@@ -152,6 +154,14 @@ def test_the_changes_shown_are_those_after_the_projects_release(
     assert all(section.count("## [") == 1 for section in sections)
 
 
+def test_an_empty_unreleased_section_is_not_shown() -> None:
+    changelog = CHANGELOG.replace("- Next.\n", "")
+
+    shown = changes_between(changelog, Version("0.2.0"), Version("0.3.0.post1.dev0+abc1234"))
+
+    assert [section.split("]")[0].removeprefix("## [") for section in shown] == ["0.3.0"]
+
+
 def _git(*args: str, cwd: Path) -> str:
     return subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
@@ -214,6 +224,51 @@ def test_a_refusal_after_the_update_puts_the_project_back(
     assert not (project / "src").exists()
     assert _git("status", "--porcelain", cwd=project) == ""
     assert "The update was undone" in capsys.readouterr().err
+
+
+@pytest.fixture
+def featured_project(project: Path) -> Path:
+    """The project with two-factor and teams on, teams' migration branch in it, committed."""
+    answers = project / ".copier-answers.yml"
+    answers.write_text(answers.read_text() + "celery: true\nteams: true\ntwo_factor: false\n")
+    branch = project / "migrations" / "versions" / "teams"
+    branch.mkdir(parents=True)
+    (branch / "0001_create_teams.py").write_text(
+        'def upgrade() -> None:\n    op.create_table(\n        "teams",\n    )\n'
+        '    op.create_table("team_memberships")\n'
+    )
+    _git("add", "--all", cwd=project)
+    _git("commit", "--quiet", "-m", "teams", cwd=project)
+    return project
+
+
+def test_turning_a_feature_with_tables_off_names_them_and_the_downgrade_first(
+    featured_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    features_off(".copier-answers.yml", json.dumps({"teams": "false"}))
+
+    said = capsys.readouterr().out
+    assert "Turning teams off removes its code" in said
+    assert "(teams, team_memberships)" in said
+    assert "`uv run alembic downgrade teams@base`" in said
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"teams": "true"},  # left on
+        {"teams": True},
+        {"celery": "false"},  # no tables
+        {"two_factor": "false"},  # already off
+        {"database": "postgresql"},
+    ],
+)
+def test_no_warning_where_no_tables_go(
+    featured_project: Path, capsys: pytest.CaptureFixture[str], answers: dict[str, object]
+) -> None:
+    features_off(".copier-answers.yml", json.dumps(answers))
+
+    assert capsys.readouterr().out == ""
 
 
 def test_every_moved_file_has_a_team_edit_in_the_update_tier() -> None:

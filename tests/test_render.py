@@ -7,23 +7,23 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import FEATURES, PACKAGE, Projects, Variant, run, variant_params
+from .conftest import (
+    FEATURES,
+    PACKAGE,
+    Projects,
+    Variant,
+    feature_traces,
+    run,
+    variant_params,
+)
 from .services import SERVICE_DRIVERS
 
-#: What a disabled feature must leave no trace of, in any path or file of the project.
-FEATURE_TRACES = {
-    "celery": re.compile(r"celery|flower", re.IGNORECASE),
-    "two_factor": re.compile(r"two[_-]factor|2fa|totp|pyotp|segno|backup[_ ]codes?", re.IGNORECASE),
-    "teams": re.compile(r"\bteams\b|team_id|invitation", re.IGNORECASE),
-}
 #: A Jinja expression or statement, or a template suffix; Python's `{{` in dicts does not count.
 JINJA_LEFTOVERS = re.compile(r"\{\{-? *[A-Za-z_(]|\{%|%\}|\{#|\.jinja\b")
-#: Copier's record of the answers names every toggle, on or off, by design.
-ANSWERS_FILE = ".copier-answers.yml"
 #: The service's own email templates: Jinja that the service renders at run time.
 EMAIL_TEMPLATES = Path("src", PACKAGE, "emails")
-#: A word list (the 10,000 most common passwords): data, where "flower" is not Flower.
-COMMON_PASSWORDS = Path("src", PACKAGE, "users", "common_passwords.txt")
+#: Copier's record of the answers.
+ANSWERS_FILE = ".copier-answers.yml"
 
 
 def _files(root: Path) -> list[Path]:
@@ -62,16 +62,9 @@ def test_no_jinja_is_left_in_any_path_or_file(projects: Projects, variant: Varia
 def test_a_disabled_feature_leaves_nothing_behind(projects: Projects, variant: Variant) -> None:
     project = projects.get(variant)
     disabled = [feature for feature in FEATURES if not getattr(variant, feature)]
-    traces = [
-        f"{path.relative_to(project.path)}: {feature}"
-        for path in _files(project.path)
-        if path.name != ANSWERS_FILE and path.relative_to(project.path) != COMMON_PASSWORDS
-        for feature in disabled
-        if FEATURE_TRACES[feature].search(str(path.relative_to(project.path)))
-        or FEATURE_TRACES[feature].search(path.read_text(errors="replace"))
-    ]
+    paths = [path.relative_to(project.path) for path in _files(project.path)]
 
-    assert traces == []
+    assert feature_traces(project.path, paths, disabled) == []
 
 
 def test_the_env_file_has_a_fresh_secret_and_is_ignored(

@@ -1,36 +1,50 @@
 """Update tier: a service generated at a release, holding live rows and a team's own edits, is
 updated to the template under test with `copier update`, as its README says. Every edit and every
 row survives, and the updated project passes its own checks, migrations and suite; a feature
-turned on, then off, through an update does the same.
+turned off, then on, through an update does the same.
+
+The newest release gets that whole proof. Each older release, and the oldest Copier the template
+supports, prove that they converge: the same answers and edits, updated the same way, give the
+tree the newest release gave, and their database migrates with its rows. So no suite runs twice
+for the same tree, and a new release adds a convergence test per scenario, not a suite.
 """
 
 import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import copier
 import pytest
 import yaml
+from features_off import MIGRATIONS, feature_tables
 from follow_moves import MOVES
 from packaging.version import Version
 from redis import Redis
 
 from .conftest import (
     COVERAGE_GATE,
+    FEATURES,
     PACKAGE,
+    TEMPLATE_ROOT,
     UPDATE_SCENARIOS,
     VARIANTS,
     Variant,
+    feature_traces,
     project_env,
     run,
 )
 from .releases import last_releases, tagged_clone
 from .services import table_rows, throwaway_database
 
+#: The newest Copier, the one the template's own environment pins; and the oldest it supports.
 COPIER = Path(sys.executable).parent / "copier"
+NEWEST_COPIER = copier.__version__
+OLDEST_COPIER = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())["_min_copier_version"]
 #: People with accounts in the live database: superusers made with the service's CLI.
 PEOPLE = [(f"person{n}@example.com", f"the long passphrase of person {n}") for n in range(3)]
 GIT_IDENTITY = {
@@ -140,6 +154,7 @@ class Service:
 
     variant: Variant
     path: Path
+    copier: Path = COPIER
     database_url: str = ""
     test_database_url: str = ""
 
@@ -165,7 +180,7 @@ class Service:
     def update(self, *data: str) -> str:
         """`copier update` as the README gives it, to the template under test."""
         return self.sh(
-            COPIER,
+            self.copier,
             "update",
             "--trust",
             "--defaults",
@@ -179,6 +194,18 @@ class Service:
         alembic, live = self.bin("alembic"), {"DATABASE_URL": self.database_url}
         self.sh(alembic, "upgrade", "heads", **live)
         assert "No new upgrade operations detected" in self.sh(alembic, "check", **live)
+
+    def tree(self) -> dict[str, str]:
+        """Every file of the project as git would commit it (path: mode and blob), the answers
+        and the lock file aside: the answers name the release, and uv may resolve anew."""
+        self.sh("git", "add", "--all")
+        entries = self.sh(
+            "git", "ls-files", "--stage", "--", ".", ":!uv.lock", ":!.copier-answers.yml"
+        )
+        return {
+            path: mode_and_blob.rsplit(" ", 1)[0]
+            for mode_and_blob, path in (line.split("\t", 1) for line in entries.splitlines())
+        }
 
     def changes_since(self, commit: str) -> list[str]:
         """The paths that differ from `commit`, lock file aside (uv may resolve anew)."""
@@ -235,25 +262,40 @@ class Service:
 
 
 def generate(
-    template: Path, release: Version, variant: Variant, destination: Path, *, sync: bool = True
+    template: Path,
+    release: Version,
+    variant: Variant,
+    destination: Path,
+    *,
+    sync: bool = True,
+    copier: Path = COPIER,
 ) -> Service:
     """`copier copy` at the release, then what the README says: a git repository, `uv sync`,
     and the lock file committed with the rest."""
-    copier.run_copy(
-        str(template),
+    run(
+        copier,
+        "copy",
+        "--trust",
+        "--defaults",
+        "--vcs-ref",
+        str(release),
+        *(f"--data={name}={_typed(value)}" for name, value in variant.answers.items()),
+        template,
         destination,
-        data=variant.answers,
-        defaults=True,
-        unsafe=True,
-        vcs_ref=str(release),
-        quiet=True,
+        cwd=destination.parent,
+        env=project_env(**GIT_IDENTITY),
     )
-    service = Service(variant, destination)
+    service = Service(variant, destination, copier)
     service.sh("git", "init", "--quiet", "--initial-branch=main")
     if sync:
         service.sync()
     service.commit("Start from the template")
     return service
+
+
+def _typed(value: object) -> str:
+    """An answer as `--data` takes it: YAML, so a boolean is `true` or `false`."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 #: A team's edit of each file the template later moved (`follow_moves.MOVES`): the line it
@@ -300,20 +342,20 @@ def wire_reports_router(service: Service) -> dict[str, str]:
 
 
 def edit_moved_files(service: Service) -> dict[str, str]:
-    """Edit each file the template moved after this project's release, as a team may have."""
+    """Edit each file the template moved, as a team may have: at its old place in a release
+    before the move (the edit must follow it), at its new place in a later one."""
     expected = {}
     for move in MOVES:
-        old = service.path / move["old"].format(package=PACKAGE)
-        if old.exists():
-            before, after = MOVED_FILE_EDITS[move["old"]]
-            _replace(old, before, after)
-            expected[move["new"].format(package=PACKAGE)] = after
+        old, new = (move[place].format(package=PACKAGE) for place in ("old", "new"))
+        before, after = MOVED_FILE_EDITS[move["old"]]
+        _replace(service.path / (old if (service.path / old).exists() else new), before, after)
+        expected[new] = after
     return expected
 
 
-def make_a_teams_edits(service: Service) -> dict[str, str]:
+def make_a_teams_edits(service: Service, *, sync: bool = True) -> dict[str, str]:
     """The edits a team makes in its first weeks, committed; each file and a line that must
-    survive every update."""
+    survive every update. Without `sync`, the new dependency is locked but not installed."""
     package = service.path / "src" / PACKAGE
     (package / "reports").mkdir()
     (package / "reports" / "__init__.py").write_text('"""Reports: our own domain."""\n')
@@ -350,7 +392,7 @@ def make_a_teams_edits(service: Service) -> dict[str, str]:
         first_line,
         '"""The application as our servers run it: through the ASGI lifespan protocol."""',
     )
-    service.sh("uv", "add", "--quiet", "humanize>=4.9")
+    service.sh("uv", "add", "--quiet", *(() if sync else ("--no-sync",)), "humanize>=4.9")
     service.commit("Our own work")
     return {
         **wired,
@@ -364,21 +406,35 @@ def make_a_teams_edits(service: Service) -> dict[str, str]:
     }
 
 
-def move_the_wiring_to_api(service: Service, edits: dict[str, str]) -> dict[str, str]:
-    """The one conflict a team that started before `api.py` meets, resolved as the CHANGELOG
-    says: routers are registered in `api.py` now, so `main.py` takes the release's version and
-    the team's router joins `ROUTERS`. Before that, the conflict must hold both sides."""
-    main = f"src/{PACKAGE}/main.py"
+#: The features whose routers `api.py` imports: turning one on or off changes the lines next to
+#: where a team's own router import sorts (the imports of `api.py` are kept sorted).
+ROUTED_FEATURES = {"two_factor", "teams"}
+
+
+def rewire_the_reports_router(
+    service: Service, answers: list[str], edits: dict[str, str]
+) -> dict[str, str]:
+    """The conflicts a team that registered a router of its own meets, resolved as the docs
+    say: take the release's version of the file and register the router in `api.py` again.
+    A team that started before `api.py` meets it in `main.py`, which lists no routers any more;
+    one that registered in `api.py` meets it there when an update turns a routed feature on or
+    off. Any such conflict must hold both sides, and be the only one."""
+    main, api = f"src/{PACKAGE}/main.py", f"src/{PACKAGE}/api.py"
+    wiring = main if main in edits else api
     status = service.sh("git", "status", "--porcelain").splitlines()
     conflicted = [line[3:] for line in status if line[:2] == "UU"]
-    text = (service.path / main).read_text()
+    if wiring == api and api not in conflicted:
+        return edits
+    text = (service.path / wiring).read_text()
+    toggled = {answer.split("=")[0] for answer in answers}
 
-    assert conflicted == [main]
+    assert conflicted == [wiring]
+    assert wiring == main or toggled & ROUTED_FEATURES
     assert "<<<<<<< before updating" in text
-    assert edits[main] in text
-    service.sh("git", "checkout", "--theirs", "--", main)
-    service.sh("git", "add", "--", main)
-    return {**{k: v for k, v in edits.items() if k != main}, **wire_reports_router(service)}
+    assert edits[wiring] in text
+    service.sh("git", "checkout", "--theirs", "--", wiring)
+    service.sh("git", "add", "--", wiring)
+    return {**{k: v for k, v in edits.items() if k != wiring}, **wire_reports_router(service)}
 
 
 def _replace(path: Path, old: str, new: str) -> None:
@@ -423,9 +479,14 @@ def assert_env_completed(service: Service, env_before: str, told: str) -> None:
 
 
 def assert_features_follow_the_answers(service: Service) -> None:
+    """Each feature's folders are there exactly when it is on, and a feature that is off left
+    no trace in any file the project commits."""
     answers = yaml.safe_load((service.path / ".copier-answers.yml").read_text())
     compose = yaml.safe_load((service.path / "compose.yaml").read_text())["services"]
-    migrations = service.path / "migrations" / "versions"
+    migrations = service.path / MIGRATIONS
+    committed = [Path(path) for path in service.tree()]
+
+    assert feature_traces(service.path, committed, [f for f in FEATURES if not answers[f]]) == []
 
     assert (service.path / "src" / PACKAGE / "worker").is_dir() == answers["celery"]
     assert ("worker" in compose) == answers["celery"]
@@ -483,11 +544,34 @@ def sign_in_live_people(service: Service, redis_url: str) -> list[dict[str, obje
     return signed_in
 
 
+def downgrade_what_is_turned_off(service: Service, answers: list[str]) -> dict[str, list[str]]:
+    """Before an update turns a feature off, its migration branch is downgraded in the live
+    and the test database, as docs/updating.md says; each such feature and its tables."""
+    turned_off = {}
+    for name, value in (answer.split("=") for answer in answers):
+        tables = feature_tables(service.path, name)
+        if value == "false" and tables:
+            for url in (service.database_url, service.test_database_url):
+                service.sh(service.bin("alembic"), "downgrade", f"{name}@base", DATABASE_URL=url)
+            turned_off[name] = tables
+    return turned_off
+
+
+def forget_the_sign_in_counts(redis_url: str) -> None:
+    """Drop the rate limits' counters (`limits` keys them `LIMITS...`). The per-account
+    sign-in limit counts every sign-in, good ones too, so the sign-ins a step adds would spend
+    the allowance of the final check's: a test of the update, not of the limit."""
+    with Redis.from_url(redis_url) as redis:
+        for key in redis.scan_iter("LIMITS*"):
+            redis.delete(key)
+
+
 def _changes_since(release: Version) -> bool:
     """Whether the CHANGELOG has sections an update from `release` prints: a newer release's,
     or the unreleased work's."""
-    changelog = (Path(__file__).parent.parent / "CHANGELOG.md").read_text()
-    return release < last_releases()[-1] or "## [Unreleased]" in changelog
+    changelog = (TEMPLATE_ROOT / "CHANGELOG.md").read_text()
+    unreleased = changelog.partition("## [Unreleased]")[2].split("\n## [", 1)[0]
+    return release < last_releases()[-1] or bool(unreleased.strip())
 
 
 @pytest.fixture(scope="session")
@@ -496,41 +580,91 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tagged_clone(tmp_path_factory.mktemp("tagged") / "template")
 
 
-def _params() -> list[object]:
+class Copiers:
+    """Copier's command line at each version the tests run: the newest is the template's own
+    environment's; another gets a virtualenv of its own, once per worker."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._found = {NEWEST_COPIER: COPIER}
+
+    def get(self, version: str) -> Path:
+        if version not in self._found:
+            venv = self.root / version / ".venv"
+            run("uv", "venv", "--quiet", "--python", sys.executable, venv, cwd=self.root)
+            python = venv / "bin" / "python"
+            run(
+                "uv",
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                python,
+                f"copier=={version}",
+                cwd=self.root,
+            )
+            self._found[version] = venv / "bin" / "copier"
+        return self._found[version]
+
+
+@pytest.fixture(scope="session")
+def copiers(tmp_path_factory: pytest.TempPathFactory) -> Copiers:
+    return Copiers(tmp_path_factory.mktemp("copiers"))
+
+
+@contextmanager
+def live_databases(service: Service, redis_url: str, worker_id: str) -> Iterator[str]:
+    """The service's live database and its test database, named for the xdist worker (which
+    runs one test at a time); yields the live one's name."""
+    # The worker's own Redis database: sign-in counters of an earlier run must not carry over.
+    with Redis.from_url(redis_url) as redis:
+        redis.flushdb()
+    name = f"tpl_update_{worker_id}"
+    with (
+        throwaway_database(service.variant.database, name) as service.database_url,
+        throwaway_database(service.variant.database, f"{name}_test") as service.test_database_url,
+    ):
+        service.sh(service.bin("alembic"), "upgrade", "heads", DATABASE_URL=service.database_url)
+        yield name
+
+
+def update_and_resolve(
+    service: Service, answers: list[str], edits: dict[str, str]
+) -> tuple[str, dict[str, str]]:
+    """One update as a user runs it, with the conflicts docs/updating.md explains resolved as it
+    says; what it printed, and the team's edits as they should now read."""
+    told = service.update(*answers)
+    return told, rewire_the_reports_router(service, answers, edits)
+
+
+def _full_params() -> list[object]:
     variants = {variant.id: variant for variant in VARIANTS}
+    newest = last_releases()[-1]
     return [
         pytest.param(
-            release,
+            newest,
             variants[variant_id],
             updates,
-            id=f"{release}-{variant_id}",
-            marks=pytest.mark.xdist_group(f"update-{release}-{variant_id}"),
+            id=f"{newest}-{variant_id}",
+            marks=pytest.mark.xdist_group(f"update-{newest}-{variant_id}"),
         )
-        for release in last_releases()
         for variant_id, updates in UPDATE_SCENARIOS.items()
     ]
 
 
 @pytest.mark.usefixtures("services")
-@pytest.mark.parametrize(("release", "variant", "updates"), _params())
+@pytest.mark.parametrize(("release", "variant", "updates"), _full_params())
 def test_updates_keep_the_teams_edits_and_data_and_pass_the_suite(
     template: Path,
     tmp_path: Path,
     redis_url: str,
+    worker_id: str,
     release: Version,
     variant: Variant,
     updates: list[list[str]],
 ) -> None:
     service = generate(template, release, variant, tmp_path / "service")
-    # The worker's own Redis database: sign-in counters of an earlier run must not carry over.
-    with Redis.from_url(redis_url) as redis:
-        redis.flushdb()
-    name = f"tpl_update_{variant.id.replace('-', '_')}"
-    with (
-        throwaway_database(variant.database, name) as service.database_url,
-        throwaway_database(variant.database, f"{name}_test") as service.test_database_url,
-    ):
-        service.sh(service.bin("alembic"), "upgrade", "heads", DATABASE_URL=service.database_url)
+    with live_databases(service, redis_url, worker_id) as name:
         people = sign_in_live_people(service, redis_url)
         rows = table_rows(variant.database, name)
         edits = make_a_teams_edits(service)
@@ -538,19 +672,22 @@ def test_updates_keep_the_teams_edits_and_data_and_pass_the_suite(
         # The answers of each step that passed every check, and the commit it was.
         checked: dict[str, str] = {}
         for step, answers in enumerate(updates):
+            turned_off = downgrade_what_is_turned_off(service, answers)
+            dropped = {table for tables in turned_off.values() for table in tables}
+            assert dropped.isdisjoint(table_rows(variant.database, name))
+            # The rows of the tables the team chose to drop are gone; every other row stays.
+            rows = {table: kept for table, kept in rows.items() if table not in dropped}
             env_before = (service.path / ".env").read_text()
-            told = service.update(*answers)
-            if (
-                f"src/{PACKAGE}/main.py" in edits
-                and (service.path / f"src/{PACKAGE}/api.py").exists()
-            ):
-                edits = move_the_wiring_to_api(service, edits)
+            told, edits = update_and_resolve(service, answers, edits)
 
             assert_updated_cleanly(service, edits, template)
             assert_env_completed(service, env_before, told)
             assert_features_follow_the_answers(service)
             if step == 0 and _changes_since(release):
                 assert f"What changed in the template since {release}:" in told
+            # The update said what goes with each feature before it wrote anything.
+            for feature in turned_off:
+                assert f"Turning {feature} off removes its code" in told
             recorded = (service.path / ".copier-answers.yml").read_text()
             if recorded in checked:
                 # Back to the answers of an earlier step: the project must be that one exactly,
@@ -561,6 +698,13 @@ def test_updates_keep_the_teams_edits_and_data_and_pass_the_suite(
             else:
                 service.check(redis_url)
             assert rows_lost(rows, table_rows(variant.database, name)) == {}
+            if dropped:
+                # Every account signs in without the feature (new sign-ins: the refresh tokens
+                # given out before are refreshed at the end).
+                fresh = [{"email": email, "password": password} for email, password in PEOPLE]
+                signed_in = service.sign_in_everyone(redis_url, fresh)
+                assert [(p["login"], p["refresh"]) for p in signed_in] == [(200, 200)] * 3
+                forget_the_sign_in_counts(redis_url)
             service.commit(f"Update from the template ({' '.join(answers) or 'HEAD'})")
             checked.setdefault(recorded, service.sh("git", "rev-parse", "HEAD").strip())
 
@@ -569,6 +713,72 @@ def test_updates_keep_the_teams_edits_and_data_and_pass_the_suite(
         )
         # Old passwords still sign in (or, with two-factor on, are asked for the second factor),
         # and the refresh tokens given out before still refresh.
+        again = service.sign_in_everyone(redis_url, people)
+    assert [(person["login"], person["refresh"]) for person in again] == [(200, 200)] * 3
+
+
+def _converging_params() -> list[object]:
+    """Each older release in every scenario, with the newest Copier; and the newest release in
+    the defaults' scenario with the oldest Copier. Each makes its scenario's first update."""
+    variants = {variant.id: variant for variant in VARIANTS}
+    *older, newest = last_releases()
+    defaults = next(iter(UPDATE_SCENARIOS))
+    starts = [
+        (release, variant_id, NEWEST_COPIER) for release in older for variant_id in UPDATE_SCENARIOS
+    ]
+    if OLDEST_COPIER != NEWEST_COPIER:
+        starts.append((newest, defaults, OLDEST_COPIER))
+    return [
+        pytest.param(
+            release,
+            variants[variant_id],
+            UPDATE_SCENARIOS[variant_id][0],
+            version,
+            id=f"{release}-{variant_id}-copier-{version}",
+            marks=pytest.mark.xdist_group(f"converge-{release}-{variant_id}-{version}"),
+        )
+        for release, variant_id, version in starts
+    ]
+
+
+@pytest.mark.usefixtures("services")
+@pytest.mark.parametrize(("release", "variant", "answers", "copier_version"), _converging_params())
+def test_an_older_start_updates_to_the_tree_the_newest_release_gives_and_keeps_its_rows(
+    template: Path,
+    tmp_path: Path,
+    redis_url: str,
+    worker_id: str,
+    copiers: Copiers,
+    release: Version,
+    variant: Variant,
+    answers: list[str],
+    copier_version: str,
+) -> None:
+    # What the newest release with the newest Copier gives for the same answers and edits: the
+    # tree the full test of this scenario proves.
+    newest = generate(template, last_releases()[-1], variant, tmp_path / "newest", sync=False)
+    update_and_resolve(newest, answers, make_a_teams_edits(newest, sync=False))
+
+    service = generate(
+        template, release, variant, tmp_path / "service", copier=copiers.get(copier_version)
+    )
+    with live_databases(service, redis_url, worker_id) as name:
+        people = sign_in_live_people(service, redis_url)
+        rows = table_rows(variant.database, name)
+        edits = make_a_teams_edits(service)
+        env_before = (service.path / ".env").read_text()
+        told, edits = update_and_resolve(service, answers, edits)
+
+        assert_updated_cleanly(service, edits, template)
+        assert_env_completed(service, env_before, told)
+        tree, expected = service.tree(), newest.tree()
+        assert f"src/{PACKAGE}/reports/router.py" in expected  # the team's work is in the tree
+        assert [
+            path for path in tree.keys() | expected.keys() if tree.get(path) != expected.get(path)
+        ] == []
+        service.sync()
+        service.migrate()
+        assert rows_lost(rows, table_rows(variant.database, name)) == {}
         again = service.sign_in_everyone(redis_url, people)
     assert [(person["login"], person["refresh"]) for person in again] == [(200, 200)] * 3
 
