@@ -313,12 +313,12 @@ MOVED_FILE_EDITS = {
 
 
 def wire_reports_router(service: Service) -> dict[str, str]:
-    """Register the team's router where its release registers routers: in `api.py`, or in
-    `main.py` before there was one. Among the template's routers, not last: a feature adds its
-    own after the last, and a change next to the template's is a conflict."""
+    """Register the team's router where its release says: in `domains.py`, or in `main.py`
+    before there was one (among the template's routers, not last: a feature adds its own after
+    the last, and a change next to the template's is a conflict)."""
     package = service.path / "src" / PACKAGE
-    api = package / "api.py"
-    if not api.exists():
+    domains = package / "domains.py"
+    if not domains.exists():
         _replace(
             package / "main.py",
             "from .users.router import router as users_router\n",
@@ -332,13 +332,17 @@ def wire_reports_router(service: Service) -> dict[str, str]:
         )
         return {f"src/{PACKAGE}/main.py": "api.include_router(reports_router)"}
     _replace(
-        api,
-        "from .core.paths import API_PREFIX\n",
-        "from .core.paths import API_PREFIX\n"
-        "from .reports.router import router as reports_router\n",
+        domains,
+        "from .users.profile import ProfileSection\n",
+        "from .reports.router import router as reports_router\n"
+        "from .users.profile import ProfileSection\n",
     )
-    _replace(api, "    auth_router,\n", "    auth_router,\n    reports_router,\n")
-    return {f"src/{PACKAGE}/api.py": "    reports_router,\n"}
+    _replace(
+        domains,
+        "ROUTERS: tuple[APIRouter, ...] = ()",
+        "ROUTERS: tuple[APIRouter, ...] = (reports_router,)",
+    )
+    return {f"src/{PACKAGE}/domains.py": "= (reports_router,)"}
 
 
 def edit_moved_files(service: Service) -> dict[str, str]:
@@ -406,35 +410,22 @@ def make_a_teams_edits(service: Service, *, sync: bool = True) -> dict[str, str]
     }
 
 
-#: The features whose routers `api.py` imports: turning one on or off changes the lines next to
-#: where a team's own router import sorts (the imports of `api.py` are kept sorted).
-ROUTED_FEATURES = {"two_factor", "teams"}
-
-
-def rewire_the_reports_router(
-    service: Service, answers: list[str], edits: dict[str, str]
-) -> dict[str, str]:
-    """The conflicts a team that registered a router of its own meets, resolved as the docs
-    say: take the release's version of the file and register the router in `api.py` again.
-    A team that started before `api.py` meets it in `main.py`, which lists no routers any more;
-    one that registered in `api.py` meets it there when an update turns a routed feature on or
-    off. Any such conflict must hold both sides, and be the only one."""
-    main, api = f"src/{PACKAGE}/main.py", f"src/{PACKAGE}/api.py"
-    wiring = main if main in edits else api
+def move_the_wiring_to_domains(service: Service, edits: dict[str, str]) -> dict[str, str]:
+    """The one conflict a team that started before `domains.py` meets, resolved as the CHANGELOG
+    says: `main.py` lists no routers any more, so it takes the release's version, and the
+    team's router joins `ROUTERS` in `domains.py`. Before that, the conflict must hold both
+    sides, and be the only one."""
+    main = f"src/{PACKAGE}/main.py"
     status = service.sh("git", "status", "--porcelain").splitlines()
     conflicted = [line[3:] for line in status if line[:2] == "UU"]
-    if wiring == api and api not in conflicted:
-        return edits
-    text = (service.path / wiring).read_text()
-    toggled = {answer.split("=")[0] for answer in answers}
+    text = (service.path / main).read_text()
 
-    assert conflicted == [wiring]
-    assert wiring == main or toggled & ROUTED_FEATURES
+    assert conflicted == [main]
     assert "<<<<<<< before updating" in text
-    assert edits[wiring] in text
-    service.sh("git", "checkout", "--theirs", "--", wiring)
-    service.sh("git", "add", "--", wiring)
-    return {**{k: v for k, v in edits.items() if k != wiring}, **wire_reports_router(service)}
+    assert edits[main] in text
+    service.sh("git", "checkout", "--theirs", "--", main)
+    service.sh("git", "add", "--", main)
+    return {**{k: v for k, v in edits.items() if k != main}, **wire_reports_router(service)}
 
 
 def _replace(path: Path, old: str, new: str) -> None:
@@ -631,10 +622,12 @@ def live_databases(service: Service, redis_url: str, worker_id: str) -> Iterator
 def update_and_resolve(
     service: Service, answers: list[str], edits: dict[str, str]
 ) -> tuple[str, dict[str, str]]:
-    """One update as a user runs it, with the conflicts docs/updating.md explains resolved as it
+    """One update as a user runs it, with the conflict the CHANGELOG explains resolved as it
     says; what it printed, and the team's edits as they should now read."""
     told = service.update(*answers)
-    return told, rewire_the_reports_router(service, answers, edits)
+    if f"src/{PACKAGE}/main.py" in edits:
+        edits = move_the_wiring_to_domains(service, edits)
+    return told, edits
 
 
 def _full_params() -> list[object]:

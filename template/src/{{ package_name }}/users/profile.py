@@ -5,8 +5,9 @@ A feature adds a `ProfileSection`: a model of its fields, and for each field a S
 of the user's row, labelled with the field's name. The whole profile is then one statement,
 whatever the features add, read under the rule that a token's user is read by (see
 `UserRepository.get_signed_in`): /users/me asks the database once. `api.py` builds the users
-router with the sections of the features that are on, so that the profile's schema, in the
-OpenAPI document too, holds exactly their fields.
+router with the sections of the features that are on and of the service's own domains
+(`domains.py`), so that the profile's schema, in the OpenAPI document too, holds exactly their
+fields.
 """
 
 import uuid
