@@ -51,8 +51,8 @@ def main(answers_file: str, answers_json: str) -> None:
     for feature, value in requested.items():
         # `--data` gives the text as typed; Copier reads a boolean's answer as YAML.
         on = yaml.safe_load(value) if isinstance(value, str) else value
-        tables = feature_tables(Path.cwd(), feature)
-        if on is False and recorded.get(feature) is True and tables:
+        turned_off = on is False and recorded.get(feature) is True
+        if turned_off and (tables := feature_tables(Path.cwd(), feature)):
             print(warning(feature, tables), end="\n\n")
 
 

@@ -50,3 +50,30 @@ def test_the_tagged_clone_has_every_release_and_the_working_tree_on_top(tmp_path
     assert git("status", "--porcelain") == ""
     assert (clone / "copier.yml").read_text() == (TEMPLATE_ROOT / "copier.yml").read_text()
     assert (clone / "releases.toml").read_text() == (TEMPLATE_ROOT / "releases.toml").read_text()
+
+
+#: The template's file that a service's own domains are written into: it promises never to
+#: change once shipped, so that an update never conflicts there (docs/updating.md).
+DOMAINS = "template/src/{{ package_name }}/domains.py"
+
+
+def test_every_release_shipped_domains_py_as_the_working_tree_has_it() -> None:
+    current = (TEMPLATE_ROOT / DOMAINS).read_text()
+    shipped = {
+        str(version): subprocess.run(
+            ["git", "show", f"{commit}:{DOMAINS}"],
+            cwd=TEMPLATE_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        for version, commit in recorded_releases().items()
+    }
+    changed = [
+        version
+        for version, shown in shipped.items()
+        if shown.returncode == 0 and shown.stdout != current
+    ]
+
+    assert any(shown.returncode == 0 for shown in shipped.values()), "no release has it yet"
+    assert changed == [], "domains.py differs from what these releases shipped"
