@@ -3,6 +3,9 @@
 from pathlib import Path
 from typing import Any
 
+import subprocess
+import sys
+
 import pytest
 import yaml
 
@@ -16,7 +19,7 @@ def _copy(copie: Any, **answers: Any) -> Any:
 @pytest.mark.parametrize(
     ("answers", "message"),
     [
-        ({"project_name": "  "}, "The project name must not be empty."),
+        ({"project_name": "  "}, 'must not be empty; pass one with --data project_name="'),
         ({"project_name": 'Acme "Orders"'}, "must not contain double quotes"),
         ({"project_slug": "Acme Orders"}, "lowercase letters, digits and single dashes"),
         ({"project_slug": "acme--orders"}, "lowercase letters, digits and single dashes"),
@@ -53,6 +56,28 @@ def test_choices_name_what_is_allowed(copie: Any) -> None:
 
     assert "'postgresql'" in str(result.exception)
     assert "'mysql'" in str(result.exception)
+
+
+@pytest.mark.parametrize("destination", ["orders-api_v2", "."])
+def test_every_question_has_a_default_that_works(tmp_path: Path, destination: str) -> None:
+    """`copier copy --trust --defaults TEMPLATE DEST` with no answers at all, as a newcomer types it:
+    the name comes from the destination folder, also when that is the current one."""
+    folder = tmp_path / "orders-api_v2"
+    folder.mkdir()
+    copier = Path(sys.executable).with_name("copier")
+    command = [copier, "copy", "--trust", "--defaults", "--skip-tasks", "--vcs-ref", "HEAD"]
+    subprocess.run(
+        [*command, TEMPLATE_ROOT, destination],
+        cwd=folder if destination == "." else tmp_path,
+        check=True,
+        capture_output=True,
+    )
+
+    answers = yaml.safe_load((folder / ".copier-answers.yml").read_text())
+    assert answers["project_name"] == "Orders Api V2"
+    assert answers["package_name"] == "orders_api_v2"
+    assert answers["author_email"] == "team@example.com"
+    assert (folder / "src" / "orders_api_v2" / "main.py").is_file()
 
 
 def test_slug_and_package_are_derived_from_the_name(copie: Any) -> None:

@@ -9,8 +9,14 @@ from typing import Any
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
-# Attributes every LogRecord has; anything else on a record came from `extra=` and is logged.
-_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "taskName"}
+# Attributes every LogRecord has; anything else on a record came from `extra=` and is logged,
+# except uvicorn's `color_message`: the message again, with terminal colour codes, for its own
+# console formatter.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "taskName",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
