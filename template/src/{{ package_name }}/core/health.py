@@ -12,6 +12,7 @@ from sqlalchemy import text
 from .dependencies import ResourcesDep
 from .errors import ServiceUnavailableError
 from .openapi import raises
+from .reachability import reason
 from .resources import Resources
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,8 @@ async def _check(probe: Probe, name: str, resources: Resources) -> CheckResult:
         running.add_done_callback(_forget)
         return "down"
     if (error := running.exception()) is not None:
-        logger.warning("readiness check failed: %s", name, exc_info=error)
+        # One line: a probe failing every few seconds must not fill the log with tracebacks.
+        logger.warning("readiness check failed: %s: %s", name, reason(error))
         return "down"
     return "ok"
 
