@@ -124,10 +124,13 @@ class OneTimeCodeRepository:
         )
         if _rowcount(counted) != 1:
             return None
+        # A locking read, of the row just counted: a plain one, on MySQL, would answer from
+        # the transaction's snapshot, the code a concurrent request has replaced since.
         return (
             await self.db.scalars(
                 select(OneTimeCode)
                 .where(*self._of(user_id, purpose))
+                .with_for_update()
                 .execution_options(populate_existing=True)
             )
         ).one()

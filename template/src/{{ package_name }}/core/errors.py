@@ -181,7 +181,9 @@ async def _handle(_: Request, exc: Exception) -> JSONResponse:
 
 
 def register_error_handlers(app: FastAPI) -> None:
-    """Unexpected errors are answered by `RequestContextMiddleware`, which also logs them."""
+    """Unexpected errors are answered by `RequestContextMiddleware`, which also logs them; the
+    database's operational errors by `transactions.RetryLostTransactionsMiddleware`, which
+    first tries again a transaction that lost to a concurrent one."""
     for handled in (
         AppError,
         RequestValidationError,
@@ -189,7 +191,6 @@ def register_error_handlers(app: FastAPI) -> None:
         PoolTimeoutError,
         DataError,
         IntegrityError,
-        OperationalError,
         RedisConnectionError,
         RedisTimeoutError,
     ):
