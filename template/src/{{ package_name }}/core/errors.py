@@ -181,7 +181,7 @@ def error_response(exc: Exception) -> JSONResponse:
 def allowed_methods(request: Request) -> set[str]:
     """Every method a route on the request's path takes. The router's own 405 names only those
     of the first route whose path matched, where one path may be several routes' (GET, PATCH
-    and DELETE /teams/{team_id} are three)."""
+    and DELETE /users/me are three, and /users/{user_id} matches it too)."""
     path = request.scope["path"].removeprefix(request.scope.get("root_path", ""))
     return {
         method
