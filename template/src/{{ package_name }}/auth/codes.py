@@ -73,6 +73,9 @@ async def redeem_code(
 ) -> None:
     """Spend the user's code, or `InvalidCodeError`. Each try counts before the comparison;
     the code dies at its last wrong try, and when it is used."""
+    # The user's row first, as `issue_code` takes it: a code used while a new one replaces it
+    # waits for it, instead of each holding what the other needs (the code, the user's row).
+    await UserRepository(db).lock(user.id)
     codes = OneTimeCodeRepository(db)
     live = await codes.count_try(user.id, purpose.value, settings.code_max_attempts, utcnow())
     if live is None:

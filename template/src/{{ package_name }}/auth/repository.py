@@ -70,6 +70,14 @@ class RefreshTokenRepository:
         return later is not None
 
     async def revoke_family(self, family_id: uuid.UUID) -> None:
+        """Revoke every token of the session, the one a refresh racing with this makes too.
+
+        The family is locked first, which waits for such a refresh to commit: on PostgreSQL,
+        an UPDATE sees only the rows there were when it began, and would miss its new token.
+        """
+        await self.db.execute(
+            select(RefreshToken.id).where(RefreshToken.family_id == family_id).with_for_update()
+        )
         await self.db.execute(
             update(RefreshToken)
             .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
@@ -116,10 +124,13 @@ class OneTimeCodeRepository:
         )
         if _rowcount(counted) != 1:
             return None
+        # A locking read, of the row just counted: a plain one, on MySQL, would answer from
+        # the transaction's snapshot, the code a concurrent request has replaced since.
         return (
             await self.db.scalars(
                 select(OneTimeCode)
                 .where(*self._of(user_id, purpose))
+                .with_for_update()
                 .execution_options(populate_existing=True)
             )
         ).one()

@@ -27,6 +27,7 @@ from .errors import (
 from .openapi import raises
 from .ratelimit import RateLimitedError, Throttle
 from .resources import Resources
+from .transactions import retry_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ async def get_db(
     failed commit becomes the request's error instead of a lost write behind a 200. An error
     marked `keeps_changes` commits what the request wrote before it is answered, and then what
     the request queued for after its answer (its mail) goes too: it follows the commit, always.
+    A request whose transaction lost to a concurrent one runs again, whole (`transactions.py`).
     """
     async with resources.sessionmaker() as db:
         try:
@@ -100,8 +102,12 @@ ClientIpDep = Annotated[str, Depends(client_ip)]
 
 
 @raises(RateLimitedError, RedisUnavailableError)
-async def get_throttle(resources: ResourcesDep, ip: ClientIpDep) -> Throttle:
-    return Throttle(resources.rate_limiter, ip)
+async def get_throttle(request: Request, resources: ResourcesDep, ip: ClientIpDep) -> Throttle:
+    """The request's one throttle, kept on it, so that a request run again counts once."""
+    throttle: Throttle | None = getattr(request.state, "throttle", None)
+    if throttle is None:
+        throttle = request.state.throttle = Throttle(resources.rate_limiter, ip)
+    return throttle
 
 
 async def get_outbox(resources: ResourcesDep, background: BackgroundTasks) -> Outbox:
@@ -132,16 +138,21 @@ class AfterResponse:
         self.background.add_task(self._in_transaction, work, argument)
 
     async def _in_transaction(self, work: DeferredWork, argument: str) -> None:
-        # The work's mail waits for its commit: a rolled-back code is never mailed.
-        mail = BackgroundTasks()
-        outbox = Outbox(self.resources.settings, self.resources.email_sender, mail)
         try:
-            async with self.resources.sessionmaker.begin() as db:
-                await work(db, self.resources.settings, outbox, argument)
+            mail = await retry_transaction(lambda: self._attempt(work, argument))
         except Exception:
             logger.exception("work after the response failed: %s", work.__name__)
             return
         await mail()
+
+    async def _attempt(self, work: DeferredWork, argument: str) -> BackgroundTasks:
+        """One try at the work; its mail, which waits for its commit: a rolled-back code is
+        never mailed, and a retried work mails once."""
+        mail = BackgroundTasks()
+        outbox = Outbox(self.resources.settings, self.resources.email_sender, mail)
+        async with self.resources.sessionmaker.begin() as db:
+            await work(db, self.resources.settings, outbox, argument)
+        return mail
 
 
 async def get_after_response(resources: ResourcesDep, background: BackgroundTasks) -> AfterResponse:

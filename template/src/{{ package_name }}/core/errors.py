@@ -6,11 +6,13 @@ from typing import Any, ClassVar
 from fastapi import BackgroundTasks, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.status import HTTP_405_METHOD_NOT_ALLOWED
 
 logger = logging.getLogger(__name__)
 
@@ -176,12 +178,30 @@ def error_response(exc: Exception) -> JSONResponse:
             return JSONResponse(body, status_code=500)
 
 
-async def _handle(_: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> set[str]:
+    """Every method a route on the request's path takes. The router's own 405 names only those
+    of the first route whose path matched, where one path may be several routes' (GET, PATCH
+    and DELETE /users/me are three, and /users/{user_id} matches it too)."""
+    path = request.scope["path"].removeprefix(request.scope.get("root_path", ""))
+    return {
+        method
+        for route in iter_route_contexts(request.app.routes)
+        if route.methods and route.path_regex.match(path)
+        for method in route.methods
+    }
+
+
+async def _handle(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, StarletteHTTPException) and exc.status_code == HTTP_405_METHOD_NOT_ALLOWED:
+        allow = ", ".join(sorted(allowed_methods(request)))
+        exc = StarletteHTTPException(405, exc.detail, {**(exc.headers or {}), "Allow": allow})
     return error_response(exc)
 
 
 def register_error_handlers(app: FastAPI) -> None:
-    """Unexpected errors are answered by `RequestContextMiddleware`, which also logs them."""
+    """Unexpected errors are answered by `RequestContextMiddleware`, which also logs them; the
+    database's operational errors by `transactions.RetryLostTransactionsMiddleware`, which
+    first tries again a transaction that lost to a concurrent one."""
     for handled in (
         AppError,
         RequestValidationError,
@@ -189,7 +209,6 @@ def register_error_handlers(app: FastAPI) -> None:
         PoolTimeoutError,
         DataError,
         IntegrityError,
-        OperationalError,
         RedisConnectionError,
         RedisTimeoutError,
     ):

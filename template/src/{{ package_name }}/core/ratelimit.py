@@ -57,18 +57,25 @@ class RateLimiter:
 
 
 class Throttle:
-    """The rate limits of one request, with its client's address at hand."""
+    """The rate limits of one request, with its client's address at hand. The request counts
+    once, however often it runs (one whose transaction lost to a concurrent one runs again,
+    see `transactions.py`): a hit an earlier run counted is not counted again."""
 
     def __init__(self, limiter: RateLimiter, client_ip: str) -> None:
         self.limiter = limiter
         self.client_ip = client_ip
+        self._counted: dict[tuple[str, str, str], bool] = {}
 
     async def per_ip(self, spec: str, action: str) -> None:
-        await self.limiter.hit(spec, action, f"ip:{self.client_ip}")
+        await self.per_key(spec, action, f"ip:{self.client_ip}")
 
     async def per_key(self, spec: str, action: str, key: str) -> None:
-        await self.limiter.hit(spec, action, key)
+        if (spec, action, key) not in self._counted:
+            await self.limiter.hit(spec, action, key)
+            self._counted[spec, action, key] = True
 
     async def allows(self, spec: str, action: str, key: str) -> bool:
         """Count one hit without refusing the request: whether it was within the limit."""
-        return await self.limiter.allows(spec, action, key)
+        if (spec, action, key) not in self._counted:
+            self._counted[spec, action, key] = await self.limiter.allows(spec, action, key)
+        return self._counted[spec, action, key]

@@ -115,14 +115,15 @@ class TeamRepository:
         return (await self.db.execute(query)).first()
 
     async def is_member_by_email(self, team_id: uuid.UUID, email: str) -> bool:
+        """Whether the address is a member's, as the database holds it now (a locking read:
+        after `lock` of the team, MySQL's plain reads keep the transaction's snapshot)."""
         found = await self.db.scalar(
-            select(
-                exists()
-                .where(Membership.team_id == team_id, Membership.user_id == User.id)
-                .where(User.email == email)
-            )
+            select(Membership.user_id)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.team_id == team_id, User.email == email)
+            .with_for_update(read=True, of=Membership)
         )
-        return bool(found)
+        return found is not None
 
     async def remove_member(self, membership: Membership) -> None:
         """The membership goes; so does the user's choice of the team as current team."""
@@ -202,11 +203,6 @@ class InvitationRepository:
         )
         return rows.all()
 
-    async def get(self, team_id: uuid.UUID, invitation_id: uuid.UUID) -> Invitation | None:
-        return await self.db.scalar(
-            select(Invitation).where(Invitation.id == invitation_id, Invitation.team_id == team_id)
-        )
-
     async def by_digest(self, digest: str) -> Invitation | None:
         return await self.db.scalar(select(Invitation).where(Invitation.token_digest == digest))
 
@@ -218,9 +214,13 @@ class InvitationRepository:
         )
         return _rowcount(claimed) == 1
 
-    async def delete(self, invitation: Invitation) -> None:
-        await self.db.delete(invitation)
-        await self.db.flush()
+    async def revoke(self, team_id: uuid.UUID, invitation_id: uuid.UUID) -> bool:
+        """Delete the team's invitation, atomically: of a revocation and an acceptance racing
+        with it, exactly one deletes it, and only that one may go on."""
+        revoked = await self.db.execute(
+            delete(Invitation).where(Invitation.id == invitation_id, Invitation.team_id == team_id)
+        )
+        return _rowcount(revoked) == 1
 
 
 def expired_invitations(settings: Settings, now: datetime) -> list[Expired]:

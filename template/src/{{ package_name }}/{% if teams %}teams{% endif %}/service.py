@@ -335,7 +335,11 @@ async def invite(
     if team.is_personal:
         raise PersonalTeamError
     email = normalize_email(request.email)
-    if await TeamRepository(db).is_member_by_email(team.id, email):
+    teams = TeamRepository(db)
+    # As every change of its members: an acceptance of the address's invitation either went
+    # first, and made a member, or waits, and finds this invitation's predecessor pending.
+    await teams.lock(team.id)
+    if await teams.is_member_by_email(team.id, email):
         raise AlreadyMemberError
     invitations = InvitationRepository(db)
     now = utcnow()
@@ -376,11 +380,8 @@ async def list_invitations(db: AsyncSession, member: Member) -> Sequence[Invitat
 async def revoke_invitation(
     db: AsyncSession, audit: AuditTrail, member: Member, invitation_id: uuid.UUID
 ) -> None:
-    invitations = InvitationRepository(db)
-    invitation = await invitations.get(member.team.id, invitation_id)
-    if invitation is None:
+    if not await InvitationRepository(db).revoke(member.team.id, invitation_id):
         raise InvitationNotFoundError
-    await invitations.delete(invitation)
     audit.record(
         TeamEvent.INVITATION_REVOKED,
         user_id=member.user.id,

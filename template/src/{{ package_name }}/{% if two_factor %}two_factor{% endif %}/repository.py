@@ -127,7 +127,11 @@ class TwoFactorRepository:
         )
         if _rowcount(counted) != 1:
             return None
-        return await self.db.get(SignInChallengeRecord, challenge_id, populate_existing=True)
+        # A locking read: a plain one, on MySQL, would answer from the transaction's snapshot,
+        # without the tries concurrent requests counted since.
+        return await self.db.get(
+            SignInChallengeRecord, challenge_id, populate_existing=True, with_for_update=True
+        )
 
     async def spend_challenge(self, challenge_id: uuid.UUID, now: datetime) -> bool:
         spent = await self.db.execute(
