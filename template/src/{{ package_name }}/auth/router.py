@@ -14,7 +14,7 @@ from ..core.dependencies import (
 )
 from ..core.openapi import raises
 from ..core.tokens import InvalidTokenError
-from ..users.dependencies import AccessClaims, CurrentUser, password_attempt
+from ..users.dependencies import AccessClaims, CurrentUser, PasswordAttempt
 from ..users.lifecycle import AccountLifeDep
 from ..users.service import WeakPasswordError, WrongPasswordError
 from . import service
@@ -162,7 +162,7 @@ async def reset_password(
     return Done(message="Your password is changed; sign in with it.")
 
 
-@router.post("/password/change", dependencies=[Depends(password_attempt)])
+@router.post("/password/change", dependencies=[PasswordAttempt])
 @raises(WrongPasswordError, WeakPasswordError)
 async def change_password(
     body: PasswordChange,
