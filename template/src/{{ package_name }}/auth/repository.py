@@ -104,7 +104,8 @@ class OneTimeCodeRepository:
     ) -> OneTimeCode | None:
         """Count a try at the user's live code, atomically, before it is compared: concurrent
         guesses cannot exceed the limit. The code as counted, locked until the transaction
-        ends; None when there is no live code with tries left."""
+        ends; None when there is no live code with tries left. Both statements run either way,
+        so that no code costs what a code does."""
         counted = await self.db.execute(
             update(OneTimeCode)
             .where(
@@ -114,15 +115,12 @@ class OneTimeCodeRepository:
             )
             .values(attempts=OneTimeCode.attempts + 1)
         )
-        if _rowcount(counted) != 1:
-            return None
-        return (
-            await self.db.scalars(
-                select(OneTimeCode)
-                .where(*self._of(user_id, purpose))
-                .execution_options(populate_existing=True)
-            )
-        ).one()
+        code = await self.db.scalar(
+            select(OneTimeCode)
+            .where(*self._of(user_id, purpose))
+            .execution_options(populate_existing=True)
+        )
+        return code if _rowcount(counted) == 1 else None
 
     async def delete(self, code: OneTimeCode) -> None:
         await self.db.delete(code)
