@@ -1,6 +1,6 @@
 """What the /auth routes check before their handlers run: the rate limits of each door."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -8,20 +8,22 @@ from fastapi import Depends, Form
 
 from ..core.config import Settings
 from ..core.dependencies import SettingsDep, ThrottleDep
-from ..users.dependencies import count_password_attempt
+from ..users.dependencies import password_guess
 from ..users.identity import account_key
 from .schemas import EmailAddress, LoginForm, Registration
+from .service import InvalidCredentialsError
 
 
 async def login_attempt(
     form: Annotated[LoginForm, Form()],
     settings: SettingsDep,
     throttle: ThrottleDep,
-) -> LoginForm:
-    """A sign-in, counted per client and per account before the password is checked."""
+) -> AsyncIterator[LoginForm]:
+    """A sign-in, counted per client, and per account while the password is checked: it stays
+    counted there when the email or password was wrong."""
     await throttle.per_ip(settings.rate_limit_login_per_ip, "login")
-    await count_password_attempt(settings, throttle, form.username)
-    return form
+    async with password_guess(settings, throttle, form.username, InvalidCredentialsError):
+        yield form
 
 
 async def code_attempt(settings: SettingsDep, throttle: ThrottleDep) -> None:
@@ -64,7 +66,8 @@ def _limited_per_email(
     return dependency
 
 
-LoginAttempt = Annotated[LoginForm, Depends(login_attempt)]
+#: The function scope gives a right password's guess back before the answer is sent.
+LoginAttempt = Annotated[LoginForm, Depends(login_attempt, scope="function")]
 RegistrationAttemptDep = Annotated[RegistrationAttempt, Depends(registration_attempt)]
 VerificationResend = Annotated[
     EmailAddress,

@@ -112,7 +112,8 @@ class OneTimeCodeRepository:
     ) -> OneTimeCode | None:
         """Count a try at the user's live code, atomically, before it is compared: concurrent
         guesses cannot exceed the limit. The code as counted, locked until the transaction
-        ends; None when there is no live code with tries left."""
+        ends; None when there is no live code with tries left. Both statements run either way,
+        so that no code costs what a code does."""
         counted = await self.db.execute(
             update(OneTimeCode)
             .where(
@@ -122,18 +123,16 @@ class OneTimeCodeRepository:
             )
             .values(attempts=OneTimeCode.attempts + 1)
         )
-        if _rowcount(counted) != 1:
-            return None
-        # A locking read, of the row just counted: a plain one, on MySQL, would answer from
-        # the transaction's snapshot, the code a concurrent request has replaced since.
-        return (
-            await self.db.scalars(
-                select(OneTimeCode)
-                .where(*self._of(user_id, purpose))
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-        ).one()
+        # Read back whether or not the count took, so that both cases cost the same. A locking
+        # read, of the row just counted: a plain one, on MySQL, would answer from the
+        # transaction's snapshot, the code a concurrent request has replaced since.
+        code = await self.db.scalar(
+            select(OneTimeCode)
+            .where(*self._of(user_id, purpose))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return code if _rowcount(counted) == 1 else None
 
     async def delete(self, code: OneTimeCode) -> None:
         await self.db.delete(code)

@@ -14,9 +14,9 @@ from ..core.dependencies import (
 )
 from ..core.openapi import raises
 from ..core.tokens import InvalidTokenError
-from ..users.dependencies import AccessClaims, CurrentUser, password_attempt
+from ..users.dependencies import AccessClaims, CurrentUser, PasswordAttempt
 from ..users.lifecycle import AccountLifeDep
-from ..users.service import WeakPasswordError, WrongPasswordError
+from ..users.service import WeakPasswordError, WrongPasswordError, check_password_policy
 from . import service
 from .codes import InvalidCodeError
 from .dependencies import (
@@ -51,20 +51,15 @@ CHECK_YOUR_INBOX = Accepted(
 @raises(WeakPasswordError)
 async def register(
     attempt: RegistrationAttemptDep,
-    db: DbDep,
     settings: SettingsDep,
     life: AccountLifeDep,
-    outbox: OutboxDep,
+    later: AfterResponseDep,
 ) -> Accepted:
-    """Create an account; the answer is the same whether or not the address was free."""
-    await service.register(
-        db,
-        settings,
-        life,
-        outbox,
-        attempt.registration,
-        may_notify_owner=attempt.may_notify_owner,
-    )
+    """Create an account; answered before the address is looked up, the same whether or not it
+    was free (only the password policy, which does not depend on it, is checked first)."""
+    registration = attempt.registration
+    check_password_policy(settings, registration.password, registration.email)
+    later.run(service.register, life, registration, attempt.may_notify_owner)
     return CHECK_YOUR_INBOX
 
 
@@ -162,7 +157,7 @@ async def reset_password(
     return Done(message="Your password is changed; sign in with it.")
 
 
-@router.post("/password/change", dependencies=[Depends(password_attempt)])
+@router.post("/password/change", dependencies=[PasswordAttempt])
 @raises(WrongPasswordError, WeakPasswordError)
 async def change_password(
     body: PasswordChange,

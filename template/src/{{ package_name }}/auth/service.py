@@ -25,7 +25,7 @@ from ..users.service import (
     end_all_sessions,
     set_password,
 )
-from .codes import CodePurpose, InvalidCodeError, issue_code, redeem_code
+from .codes import CodePurpose, issue_code, redeem_code
 from .schemas import Registration
 from .sessions import TokenPair, end_session, find_session_id, start_session
 from .steps import SignInChallenge, SignInStep
@@ -102,15 +102,14 @@ def _send_code(settings: Settings, outbox: Outbox, template: str, user: User, co
 async def register(
     db: AsyncSession,
     settings: Settings,
-    life: AccountLife,
     outbox: Outbox,
+    life: AccountLife,
     registration: Registration,
-    *,
     may_notify_owner: bool,
 ) -> None:
-    """Create the account and email it a code; for a taken address, warn its owner instead."""
+    """Create the account and email it a code; for a taken address, warn its owner instead.
+    Run after the answer, whose password policy was checked before it."""
     email, password = registration.email, registration.password
-    check_password_policy(settings, password, email)
     try:
         user = await create_user(
             db, settings, life, email=email, password=password, full_name=registration.full_name
@@ -139,10 +138,11 @@ async def resend_verification(
 async def verify_email(
     db: AsyncSession, settings: Settings, audit: AuditTrail, email: str, code: str
 ) -> None:
-    user = await UserRepository(db).get_by_email(email)
-    if user is None or user.is_verified or not user.is_active:
-        raise InvalidCodeError
-    await redeem_code(db, settings, user, CodePurpose.VERIFY_EMAIL, code)
+    found = await UserRepository(db).get_by_email(email)
+    may_verify = found is not None and not found.is_verified and found.is_active
+    user = await redeem_code(
+        db, settings, audit, found if may_verify else None, CodePurpose.VERIFY_EMAIL, code
+    )
     user.is_verified = True
     audit.record(AuditEventType.EMAIL_VERIFIED, user_id=user.id)
 
@@ -168,10 +168,11 @@ async def reset_password(
     """Set a new password with an emailed code; every session ends, the address is verified."""
     # The policy first: a refused password must not spend the code.
     check_password_policy(settings, new_password, email)
-    user = await UserRepository(db).get_by_email(email)
-    if user is None or not user.is_active:
-        raise InvalidCodeError
-    await redeem_code(db, settings, user, CodePurpose.RESET_PASSWORD, code)
+    found = await UserRepository(db).get_by_email(email)
+    may_reset = found is not None and found.is_active
+    user = await redeem_code(
+        db, settings, audit, found if may_reset else None, CodePurpose.RESET_PASSWORD, code
+    )
     await set_password(settings, user, new_password)
     # Only the mailbox's owner could read the code.
     user.is_verified = True

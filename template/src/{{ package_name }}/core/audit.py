@@ -26,6 +26,8 @@ class AuditEventType(StrEnum):
     LOGOUT = "logout"
     LOGOUT_EVERYWHERE = "logout_everywhere"
     TOKEN_REUSE_DETECTED = "token_reuse_detected"  # noqa: S105 (an event name)
+    #: A wrong emailed code (verification or reset), with or without an account behind it.
+    CODE_REFUSED = "code_refused"
     EMAIL_VERIFIED = "email_verified"
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 (an event name)
     PASSWORD_RESET = "password_reset"  # noqa: S105 (an event name)

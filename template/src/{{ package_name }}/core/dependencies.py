@@ -7,7 +7,7 @@ runs a plain `def` in a worker thread, a thread hop on every request for a gette
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, cast
+from typing import Annotated, Concatenate, cast
 
 from fastapi import BackgroundTasks, Depends, Request
 from redis.asyncio import Redis
@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 USER_AGENT_MAX_LENGTH = 255
 
 #: Work done after the response, in a transaction of its own.
-DeferredWork = Callable[[AsyncSession, Settings, Outbox, str], Awaitable[None]]
+DeferredWork = Callable[[AsyncSession, Settings, Outbox], Awaitable[None]]
 
 
 async def get_resources(request: Request) -> Resources:
@@ -134,24 +134,34 @@ class AfterResponse:
         self.resources = resources
         self.background = background
 
-    def run(self, work: DeferredWork, argument: str) -> None:
-        self.background.add_task(self._in_transaction, work, argument)
+    def run[**P](
+        self,
+        work: Callable[Concatenate[AsyncSession, Settings, Outbox, P], Awaitable[None]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> None:
+        """Run `work(db, settings, outbox, *args, **kwargs)` after the response."""
 
-    async def _in_transaction(self, work: DeferredWork, argument: str) -> None:
+        async def bound(db: AsyncSession, settings: Settings, outbox: Outbox) -> None:
+            await work(db, settings, outbox, *args, **kwargs)
+
+        self.background.add_task(self._in_transaction, bound, work.__name__)
+
+    async def _in_transaction(self, work: DeferredWork, name: str) -> None:
         try:
-            mail = await retry_transaction(lambda: self._attempt(work, argument))
+            mail = await retry_transaction(lambda: self._attempt(work))
         except Exception:
-            logger.exception("work after the response failed: %s", work.__name__)
+            logger.exception("work after the response failed: %s", name)
             return
         await mail()
 
-    async def _attempt(self, work: DeferredWork, argument: str) -> BackgroundTasks:
+    async def _attempt(self, work: DeferredWork) -> BackgroundTasks:
         """One try at the work; its mail, which waits for its commit: a rolled-back code is
         never mailed, and a retried work mails once."""
         mail = BackgroundTasks()
         outbox = Outbox(self.resources.settings, self.resources.email_sender, mail)
         async with self.resources.sessionmaker.begin() as db:
-            await work(db, self.resources.settings, outbox, argument)
+            await work(db, self.resources.settings, outbox)
         return mail
 
 

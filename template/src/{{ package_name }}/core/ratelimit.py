@@ -1,4 +1,5 @@
-"""Rate limits: moving windows counted in Redis with the `limits` library.
+"""Rate limits: moving windows counted in Redis with the `limits` library, and limits on
+guesses at a secret, which count the failed guesses only.
 
 A limit is keyed by what it protects: the client's address, or a key its domain chooses (an
 account's, say). Redis being down fails the request with 503 instead of letting it through
@@ -6,7 +7,11 @@ unlimited.
 """
 
 import math
+import secrets
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import cache
 
 from limits import RateLimitItem, parse
@@ -28,6 +33,38 @@ def _limit(spec: str) -> RateLimitItem:
     return parse(spec)
 
 
+#: Counts a guess unless the window already holds the limit's guesses, in one step of Redis's:
+#: of guesses sent at once, only as many as the limit allows are counted, and so checked. A
+#: sorted set of the guesses in the window, scored by when they came (Redis's clock, one for
+#: every process): a right guess is taken out again by its id. Answers 0 when the guess is
+#: counted, or else the seconds until the oldest guess leaves the window.
+_COUNT_GUESS = """
+local key, window, limit, guess = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZCARD', key) >= limit then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    return math.max(1, math.ceil(tonumber(oldest[2]) + window - now))
+end
+redis.call('ZADD', key, now, guess)
+redis.call('EXPIRE', key, window)
+return 0
+"""
+
+
+def _rate_limited(retry_after: int) -> RateLimitedError:
+    return RateLimitedError(headers={"Retry-After": str(retry_after)})
+
+
+@dataclass(frozen=True, slots=True)
+class Guess:
+    """One counted guess: where it is counted, to take it out again."""
+
+    key: str
+    id: str
+
+
 class RateLimiter:
     """Counts hits per (action, key) in the service's Redis; one per process."""
 
@@ -41,6 +78,8 @@ class RateLimiter:
             connection_pool=redis.connection_pool,  # type: ignore[arg-type]
         )
         self._strategy = MovingWindowRateLimiter(storage)
+        self._redis = redis
+        self._count_guess = redis.register_script(_COUNT_GUESS)
 
     async def allows(self, spec: str, action: str, key: str) -> bool:
         """Count one hit; whether it was within the limit."""
@@ -52,8 +91,23 @@ class RateLimiter:
             return
         limit = _limit(spec)
         stats = await self._strategy.get_window_stats(limit, action, key)
-        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-        raise RateLimitedError(headers={"Retry-After": str(retry_after)})
+        raise _rate_limited(max(1, math.ceil(stats.reset_time - time.time())))
+
+    async def count_guess(self, spec: str, action: str, key: str) -> Guess:
+        """Count a guess before it is checked; `RateLimitedError` once the window holds the
+        limit's guesses."""
+        limit = _limit(spec)
+        guess = Guess(f"GUESSES/{action}/{key}", secrets.token_hex(8))
+        wait = await self._count_guess(
+            keys=[guess.key], args=[limit.get_expiry(), limit.amount, guess.id]
+        )
+        if wait:
+            raise _rate_limited(int(wait))
+        return guess
+
+    async def give_back(self, guess: Guess) -> None:
+        """Take a guess out of its window: it was right, or never checked."""
+        await self._redis.zrem(guess.key, guess.id)
 
 
 class Throttle:
@@ -79,3 +133,25 @@ class Throttle:
         if (spec, action, key) not in self._counted:
             self._counted[spec, action, key] = await self.limiter.allows(spec, action, key)
         return self._counted[spec, action, key]
+
+    @asynccontextmanager
+    async def guessing(
+        self, spec: str, action: str, key: str, wrong: type[Exception]
+    ) -> AsyncIterator[None]:
+        """A guess at a secret (a password, a code) within the block, where only wrong guesses
+        count against the limit: an honest user who gets it right is never held back.
+
+        The guess counts before the block runs, so guesses sent at once cannot pass the limit
+        (it counts the guesses being checked too), and is given back when the block ends
+        without raising `wrong`: the secret was right, or the request failed before or after
+        it was checked. A request cancelled midway keeps its guess counted.
+        """
+        guess = await self.limiter.count_guess(spec, action, key)
+        try:
+            yield
+        except wrong:
+            raise
+        except Exception:
+            await self.limiter.give_back(guess)
+            raise
+        await self.limiter.give_back(guess)

@@ -1,6 +1,8 @@
 """Who is calling: the bearer token resolved to an active user, checked on every request; and
 the limit on password guesses, which every door to a password shares."""
 
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Annotated
 
 from fastapi import Depends
@@ -17,6 +19,7 @@ from ..core.tokens import InvalidTokenError, TokenClaims, TokenType, decode_toke
 from .identity import account_key
 from .models import User
 from .repository import UserRepository
+from .service import WrongPasswordError
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=LOGIN_URL, auto_error=False)
 #: The rate-limit action shared by every door where a password can be guessed (sign-in,
@@ -74,13 +77,28 @@ async def current_superuser(user: CurrentUser) -> User:
 CurrentSuperuser = Annotated[User, Depends(current_superuser)]
 
 
-async def count_password_attempt(settings: Settings, throttle: Throttle, email: str) -> None:
-    """Count a password guess against the account's limit, whether or not it exists."""
-    await throttle.per_key(
-        settings.rate_limit_login_per_email, PASSWORD_ATTEMPTS, account_key(email)
+def password_guess(
+    settings: Settings,
+    throttle: Throttle,
+    email: str,
+    wrong: type[Exception] = WrongPasswordError,
+) -> AbstractAsyncContextManager[None]:
+    """A password checked within the block, against the account's limit whether or not it
+    exists: it stays counted when the block raises `wrong` (see `Throttle.guessing`)."""
+    return throttle.guessing(
+        settings.rate_limit_login_per_email, PASSWORD_ATTEMPTS, account_key(email), wrong
     )
 
 
-async def password_attempt(user: CurrentUser, settings: SettingsDep, throttle: ThrottleDep) -> None:
-    """A route that checks the signed-in user's password counts the try first."""
-    await count_password_attempt(settings, throttle, user.email)
+async def password_attempt(
+    user: CurrentUser, settings: SettingsDep, throttle: ThrottleDep
+) -> AsyncIterator[None]:
+    """A route that checks the signed-in user's password: the try counts while the route runs,
+    and stays counted when the password was wrong."""
+    async with password_guess(settings, throttle, user.email):
+        yield
+
+
+#: For a route that checks the signed-in user's password, in its `dependencies`. The function
+#: scope ends the guess before the answer is sent: the next request finds a right one given back.
+PasswordAttempt = Depends(password_attempt, scope="function")

@@ -1,11 +1,11 @@
 """Endpoints under /users/me: the signed-in user's own account."""
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, status
 
 from ..core.dependencies import AuditTrailDep, DbDep, OutboxDep, ReadDbDep
 from ..core.openapi import raises
 from . import service
-from .dependencies import AccessClaims, CurrentUser, password_attempt
+from .dependencies import AccessClaims, CurrentUser, PasswordAttempt
 from .lifecycle import AccountLifeDep
 from .profile import Profile
 from .schemas import PasswordConfirmation, ProfileUpdate, UserRead
@@ -26,9 +26,7 @@ def create_router(profile: Profile) -> APIRouter:
     async def update_me(update: ProfileUpdate, user: CurrentUser, db: DbDep) -> UserRead:
         return await service.update_profile(db, profile, user, update)
 
-    @router.delete(
-        "/me", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(password_attempt)]
-    )
+    @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, dependencies=[PasswordAttempt])
     @raises(WrongPasswordError)
     async def delete_me(
         confirmation: PasswordConfirmation,

@@ -9,10 +9,10 @@ from ..auth.schemas import TokenResponse
 from ..core.dependencies import AuditTrailDep, DbDep, OutboxDep, SettingsDep
 from ..core.openapi import raises
 from ..core.tokens import InvalidTokenError
-from ..users.dependencies import CurrentSuperuser, CurrentUser, password_attempt
+from ..users.dependencies import CurrentSuperuser, CurrentUser, PasswordAttempt
 from ..users.service import WrongPasswordError
 from . import service
-from .dependencies import ChallengeAttemptDep, code_attempt, setup_attempt
+from .dependencies import ChallengeAttemptDep, CodeAttempt, setup_attempt
 from .schemas import BackupCodes, Disabling, Setup, SetupRequest, TotpCode, TwoFactorStatus
 from .service import (
     EmailNotVerifiedError,
@@ -32,7 +32,7 @@ async def read_status(user: CurrentUser, db: DbDep) -> TwoFactorStatus:
     return await service.read_status(db, user)
 
 
-@router.post(f"{PREFIX}/setup", dependencies=[Depends(setup_attempt), Depends(password_attempt)])
+@router.post(f"{PREFIX}/setup", dependencies=[Depends(setup_attempt), PasswordAttempt])
 @raises(EmailNotVerifiedError, WrongPasswordError, TwoFactorEnabledError)
 async def start_setup(
     body: SetupRequest, user: CurrentUser, db: DbDep, settings: SettingsDep
@@ -41,7 +41,7 @@ async def start_setup(
     return await service.start_setup(db, settings, user, body.password)
 
 
-@router.post(f"{PREFIX}/enable", dependencies=[Depends(code_attempt)])
+@router.post(f"{PREFIX}/enable", dependencies=[CodeAttempt])
 @raises(NoPendingSetupError, InvalidSecondFactorError)
 async def enable(
     body: TotpCode,
@@ -72,7 +72,7 @@ async def verify(
     return TokenResponse.of(pair)
 
 
-@router.post(f"{PREFIX}/backup-codes", dependencies=[Depends(code_attempt)])
+@router.post(f"{PREFIX}/backup-codes", dependencies=[CodeAttempt])
 @raises(TwoFactorNotEnabledError, InvalidSecondFactorError)
 async def regenerate_backup_codes(
     body: TotpCode,
@@ -90,7 +90,7 @@ async def regenerate_backup_codes(
 @router.post(
     f"{PREFIX}/disable",
     status_code=status.HTTP_204_NO_CONTENT,
-    dependencies=[Depends(password_attempt), Depends(code_attempt)],
+    dependencies=[PasswordAttempt, CodeAttempt],
 )
 @raises(TwoFactorNotEnabledError, WrongPasswordError, InvalidSecondFactorError)
 async def disable(
