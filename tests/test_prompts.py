@@ -1,10 +1,9 @@
 """Prompt tier: every validator refuses bad input with a message that says what is allowed."""
 
-from pathlib import Path
-from typing import Any
-
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -60,8 +59,8 @@ def test_choices_name_what_is_allowed(copie: Any) -> None:
 
 @pytest.mark.parametrize("destination", ["orders-api_v2", "."])
 def test_every_question_has_a_default_that_works(tmp_path: Path, destination: str) -> None:
-    """`copier copy --trust --defaults TEMPLATE DEST` with no answers at all, as a newcomer types it:
-    the name comes from the destination folder, also when that is the current one."""
+    """`copier copy --trust --defaults TEMPLATE DEST` with no answers, as a newcomer types it: the
+    name comes from the destination folder, also when that is the current one."""
     folder = tmp_path / "orders-api_v2"
     folder.mkdir()
     copier = Path(sys.executable).with_name("copier")
