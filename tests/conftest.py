@@ -17,6 +17,8 @@ from .services import REDIS_URL, check_services
 TEMPLATE_ROOT = Path(__file__).parent.parent
 VARIANTS_FILE = Path(__file__).parent / "variants.json"
 FEATURES = ("celery", "two_factor", "teams")
+#: What a service carries for its operators; none has tables, each is a library and a setting.
+OBSERVABILITY = ("metrics", "error_reporting", "tracing")
 
 #: The answers every rendered variant shares; the variant adds its own.
 BASE_ANSWERS = {"project_name": "Acme Orders", "author_email": "team@example.com"}
@@ -31,6 +33,9 @@ class Variant:
     two_factor: bool
     teams: bool
     python_version: str
+    metrics: bool = False
+    error_reporting: bool = False
+    tracing: bool = False
 
     @property
     def answers(self) -> dict[str, Any]:
@@ -40,6 +45,9 @@ class Variant:
             "celery": self.celery,
             "two_factor": self.two_factor,
             "teams": self.teams,
+            "metrics": self.metrics,
+            "error_reporting": self.error_reporting,
+            "tracing": self.tracing,
             "python_version": self.python_version,
         }
 
@@ -55,9 +63,13 @@ COVERAGE_GATE = 90
 #: every step with the full proof; each older one runs the first step and must arrive at the
 #: same tree (`test_update.py`).
 UPDATE_SCENARIOS = {
-    # The defaults on PostgreSQL; then two-factor turned off (its branch downgraded on the live
-    # rows) and on again.
-    "pg-celery-2fa-teams": [[], ["two_factor=false"], ["two_factor=true"]],
+    # The defaults on PostgreSQL with all three of observability turned on; then two-factor
+    # turned off (its branch downgraded on the live rows) and on again.
+    "pg-celery-2fa-teams": [
+        ["metrics=true", "error_reporting=true", "tracing=true"],
+        ["two_factor=false"],
+        ["two_factor=true"],
+    ],
     # Two-factor and teams turned on by the update, on live rows, on MySQL; then teams off and
     # on again (the backfill gives every account its personal team once more).
     "my-celery-no-2fa-no-teams": [
@@ -65,11 +77,12 @@ UPDATE_SCENARIOS = {
         ["teams=false"],
         ["teams=true"],
     ],
-    # Everything off on PostgreSQL: two-factor and teams on, then Celery on and off again.
+    # Everything off on PostgreSQL: two-factor and teams on, then Celery on with observability
+    # (its worker instrumented on a live project), and both off again.
     "pg-no-celery-no-2fa-no-teams": [
         ["two_factor=true", "teams=true"],
-        ["celery=true"],
-        ["celery=false"],
+        ["celery=true", "metrics=true", "error_reporting=true", "tracing=true"],
+        ["celery=false", "metrics=false", "error_reporting=false", "tracing=false"],
     ],
 }
 
@@ -77,7 +90,10 @@ UPDATE_SCENARIOS = {
 def _variant_with(variant: Variant, answers: Iterable[str]) -> Variant:
     """The variant a project of `variant` becomes when an update changes these answers."""
     changed = {name: value == "true" for name, value in (answer.split("=") for answer in answers)}
-    features = {feature: changed.get(feature, getattr(variant, feature)) for feature in FEATURES}
+    features = {
+        feature: changed.get(feature, getattr(variant, feature))
+        for feature in (*FEATURES, *OBSERVABILITY)
+    }
     return next(
         other
         for other in VARIANTS
@@ -127,6 +143,9 @@ FEATURE_TRACES = {
     "celery": re.compile(r"celery|flower", re.IGNORECASE),
     "two_factor": re.compile(r"two[_-]factor|2fa|totp|pyotp|segno|backup[_ ]codes?", re.IGNORECASE),
     "teams": re.compile(r"\bteams\b|team_id|invitation", re.IGNORECASE),
+    "metrics": re.compile(r"prometheus|metrics", re.IGNORECASE),
+    "error_reporting": re.compile(r"sentry", re.IGNORECASE),
+    "tracing": re.compile(r"opentelemetry|\botel|otlp|trace_id|span_id", re.IGNORECASE),
 }
 #: Files that may name a disabled feature: Copier's record of the answers names every toggle,
 #: on or off, by design; the lock file's hashes may hold any string of hex digits ("2fa"); the

@@ -9,6 +9,7 @@ import yaml
 
 from .conftest import (
     FEATURES,
+    OBSERVABILITY,
     PACKAGE,
     Projects,
     Variant,
@@ -61,7 +62,7 @@ def test_no_jinja_is_left_in_any_path_or_file(projects: Projects, variant: Varia
 
 def test_a_disabled_feature_leaves_nothing_behind(projects: Projects, variant: Variant) -> None:
     project = projects.get(variant)
-    disabled = [feature for feature in FEATURES if not getattr(variant, feature)]
+    disabled = [feature for feature in (*FEATURES, *OBSERVABILITY) if not getattr(variant, feature)]
     paths = [path.relative_to(project.path) for path in _files(project.path)]
 
     assert feature_traces(project.path, paths, disabled) == []

@@ -30,6 +30,7 @@ from redis import Redis
 from .conftest import (
     COVERAGE_GATE,
     FEATURES,
+    OBSERVABILITY,
     PACKAGE,
     TEMPLATE_ROOT,
     UPDATE_SCENARIOS,
@@ -485,7 +486,9 @@ def assert_features_follow_the_answers(service: Service) -> None:
     migrations = service.path / MIGRATIONS
     committed = [Path(path) for path in service.tree()]
 
-    assert feature_traces(service.path, committed, [f for f in FEATURES if not answers[f]]) == []
+    # A release before 0.3.0 asked nothing of observability: absent is off.
+    disabled = [f for f in (*FEATURES, *OBSERVABILITY) if not answers.get(f)]
+    assert feature_traces(service.path, committed, disabled) == []
 
     assert (service.path / "src" / PACKAGE / "worker").is_dir() == answers["celery"]
     assert ("worker" in compose) == answers["celery"]
