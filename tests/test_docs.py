@@ -75,12 +75,16 @@ def _commands(text: str) -> list[str]:
 
 
 def _modules(command: list[str]) -> list[str]:
-    """The modules a command names: `python -m M`, `uvicorn M:app`, `celery -A M`."""
+    """The modules a command names: `python -m M`, `uvicorn M:app`, `celery -A M`,
+    `gunicorn -c python:M N:app`."""
     tool, *args = command
     if tool == "python" and args[:1] == ["-m"]:
         return [args[1]]
     if tool == "uvicorn":
         return [args[0].split(":")[0]]
+    if tool == "gunicorn":
+        named = [arg for arg in args if arg.startswith("python:") or arg.endswith(":app")]
+        return [arg.removeprefix("python:").split(":")[0] for arg in named]
     if tool == "celery" and args[:1] == ["-A"]:
         return [args[1]]
     return []
