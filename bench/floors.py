@@ -3,6 +3,8 @@
 `/bare` is an async endpoint that does nothing; `/select-1` runs one `SELECT 1` through the
 service's own engine (same driver, same pool settings), in a session of its own as a request
 would. Both run in the rendered service's virtualenv, so the versions are the service's.
+`/sink/...` takes what a service under `bench/observability.py` reports (error reports, traces)
+and drops it.
 """
 
 import os
@@ -10,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import import_module
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -39,3 +41,9 @@ async def bare() -> dict[str, str]:
 async def select_1() -> dict[str, int]:
     async with sessions() as db:
         return {"one": (await db.execute(text("SELECT 1"))).scalar_one()}
+
+
+@app.post("/sink/{path:path}")
+async def sink(request: Request) -> Response:
+    await request.body()
+    return Response(status_code=200)

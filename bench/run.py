@@ -112,10 +112,10 @@ def rss_kib(pid: int, field: str) -> int:
 
 @contextmanager
 def served(
-    project: Path, app: str, env: dict[str, str], app_dir: Path
+    project: Path, app: str, env: dict[str, str], app_dir: Path, *, name: str = ""
 ) -> Iterator[tuple[str, int]]:
-    """uvicorn with one worker, quiet; what it logs goes to `<project>/<app>.log`."""
-    log = project / f"{app.partition(':')[0]}.log"
+    """uvicorn with one worker, quiet; what it logs goes to `<project>/<name or app>.log`."""
+    log = project / f"{name or app.partition(':')[0]}.log"
     options = ["--no-access-log", "--app-dir", str(app_dir), "--log-level", "warning"]
     with serving(
         project / ".venv/bin/uvicorn", app, cwd=project, env=env, log=log, options=options
@@ -154,38 +154,51 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         answers = {**BASE_ANSWERS, "database": args.database}
         project = render(Path(scratch) / "service", answers)
-        # Compiled at install, as the Dockerfile does: the import time is production's.
-        subprocess.run(
-            ["uv", "sync", "--quiet", "--no-dev", "--compile-bytecode"],
-            cwd=project,
-            env=project_env(),
-            check=True,
-        )
-        with throwaway_database(args.database, "bench_service") as database_url:
-            env = project_env(
-                BENCH_PACKAGE=PACKAGE,
-                DATABASE_URL=database_url,
-                REDIS_URL=f"{REDIS_URL}/9",
-                SMTP_PORT="1",
-                LOG_LEVEL="WARNING",
-                RATE_LIMIT_LOGIN_PER_IP=UNLIMITED,
-                RATE_LIMIT_LOGIN_PER_EMAIL=UNLIMITED,
-            )
-            run = {"cwd": project, "env": env, "check": True, "capture_output": True}
-            subprocess.run([project / ".venv/bin/alembic", "upgrade", "heads"], **run)
-            subprocess.run(
-                [
-                    project / ".venv/bin" / PACKAGE.replace("_", "-"),
-                    "create-superuser",
-                    EMAIL,
-                    "--password-stdin",
-                ],
-                input=f"{PASSWORD}\n",
-                text=True,
-                **run,
-            )
+        with install(project, args.database) as env:
             rows = measure(project, env, seconds, args.rounds)
     print_table(rows, args.database, args.rounds)
+
+
+def sync(project: Path) -> None:
+    """The service's dependencies, compiled at install as the Dockerfile does: the import time
+    is production's."""
+    subprocess.run(
+        ["uv", "sync", "--quiet", "--no-dev", "--compile-bytecode"],
+        cwd=project,
+        env=project_env(),
+        check=True,
+    )
+
+
+@contextmanager
+def install(project: Path, database: str) -> Iterator[dict[str, str]]:
+    """The service installed, a database of its own migrated, one account made with its CLI:
+    the environment to serve it with, until the block ends."""
+    sync(project)
+    with throwaway_database(database, "bench_service") as database_url:
+        env = project_env(
+            BENCH_PACKAGE=PACKAGE,
+            DATABASE_URL=database_url,
+            REDIS_URL=f"{REDIS_URL}/9",
+            SMTP_PORT="1",
+            LOG_LEVEL="WARNING",
+            RATE_LIMIT_LOGIN_PER_IP=UNLIMITED,
+            RATE_LIMIT_LOGIN_PER_EMAIL=UNLIMITED,
+        )
+        run = {"cwd": project, "env": env, "check": True, "capture_output": True}
+        subprocess.run([project / ".venv/bin/alembic", "upgrade", "heads"], **run)
+        subprocess.run(
+            [
+                project / ".venv/bin" / PACKAGE.replace("_", "-"),
+                "create-superuser",
+                EMAIL,
+                "--password-stdin",
+            ],
+            input=f"{PASSWORD}\n",
+            text=True,
+            **run,
+        )
+        yield env
 
 
 #: The loads measured beside their floors, round after round, each next to its own.
