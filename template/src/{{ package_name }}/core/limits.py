@@ -1,6 +1,8 @@
 """Limits that keep one client or one burst from taking the service down: the size of a request
 body, and how many requests are answered at once. Pure ASGI, so they cost no task switch."""
 
+from collections.abc import Callable
+
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,11 +57,15 @@ class BodySizeLimitMiddleware:
 
 class LoadSheddingMiddleware:
     """503 with Retry-After, at once, for a request past `max_in_flight` being answered: the
-    requests the service takes stay fast instead of all queueing behind a burst."""
+    requests the service takes stay fast instead of all queueing behind a burst. `on_shed`, if
+    given, is called for each request refused: for whoever counts them."""
 
-    def __init__(self, app: ASGIApp, max_in_flight: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_in_flight: int, on_shed: Callable[[], object] | None = None
+    ) -> None:
         self.app = app
         self.max_in_flight = max_in_flight
+        self.on_shed = on_shed
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -67,6 +73,8 @@ class LoadSheddingMiddleware:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.max_in_flight:
+            if self.on_shed is not None:
+                self.on_shed()
             refusal = OverloadedError(headers={"Retry-After": "1"})
             await error_response(refusal)(scope, receive, send)
             return

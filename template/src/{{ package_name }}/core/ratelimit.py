@@ -27,6 +27,11 @@ class RateLimitedError(AppError):
     code = "rate_limited"
     message = "Too many requests; try again later."
 
+    def __init__(self, action: str, retry_after: int) -> None:
+        super().__init__(headers={"Retry-After": str(retry_after)})
+        #: The limit that refused, for whoever watches refusals (never in the answer).
+        self.action = action
+
 
 @cache
 def _limit(spec: str) -> RateLimitItem:
@@ -51,10 +56,6 @@ redis.call('ZADD', key, now, guess)
 redis.call('EXPIRE', key, window)
 return 0
 """
-
-
-def _rate_limited(retry_after: int) -> RateLimitedError:
-    return RateLimitedError(headers={"Retry-After": str(retry_after)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,7 @@ class RateLimiter:
             return
         limit = _limit(spec)
         stats = await self._strategy.get_window_stats(limit, action, key)
-        raise _rate_limited(max(1, math.ceil(stats.reset_time - time.time())))
+        raise RateLimitedError(action, max(1, math.ceil(stats.reset_time - time.time())))
 
     async def count_guess(self, spec: str, action: str, key: str) -> Guess:
         """Count a guess before it is checked; `RateLimitedError` once the window holds the
@@ -102,7 +103,7 @@ class RateLimiter:
             keys=[guess.key], args=[limit.get_expiry(), limit.amount, guess.id]
         )
         if wait:
-            raise _rate_limited(int(wait))
+            raise RateLimitedError(action, int(wait))
         return guess
 
     async def give_back(self, guess: Guess) -> None:
