@@ -12,10 +12,7 @@ on the floors' server (`bench/floors.py`), which reads and drops them. In each r
 with the all-off service's in the same round. docs/performance.md records a run.
 """
 
-import argparse
-import shutil
 import statistics
-import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
@@ -23,7 +20,7 @@ from pathlib import Path
 from tests.conftest import BASE_ANSWERS, OBSERVABILITY, render
 from tests.serving import free_port
 
-from .run import BENCH, CONNECTIONS, PACKAGE, Load, install, served, sign_in, sync, wrk
+from .run import BENCH, CONNECTIONS, PACKAGE, Load, arguments, install, served, sign_in, sync, wrk
 
 #: Beside the all-off service: each report switched on by its own setting (`sink` is the URL
 #: of the floors' sink).
@@ -38,13 +35,7 @@ ALL_OFF, NOT_CARRIED = "all off", "none carried"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", choices=("postgresql", "mysql"), default="postgresql")
-    parser.add_argument("--seconds", type=int, default=5, help="per load and round")
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is missing: `sudo apt-get install wrk` (Debian, Ubuntu) installs it.")
+    args = arguments(__doc__)
 
     with tempfile.TemporaryDirectory() as scratch:
         answers = {**BASE_ANSWERS, "database": args.database}

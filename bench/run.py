@@ -141,14 +141,20 @@ def import_ms(project: Path, statement: str) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(doc: str) -> argparse.Namespace:
+    """A benchmark's command line (the first line of its `doc` as the help), once wrk is there."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--database", choices=("postgresql", "mysql"), default="postgresql")
     parser.add_argument("--seconds", type=int, default=5, help="per load and round")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: `sudo apt-get install wrk` (Debian, Ubuntu) installs it.")
+    return args
+
+
+def main() -> None:
+    args = arguments(__doc__)
     seconds = args.seconds
 
     with tempfile.TemporaryDirectory() as scratch:
