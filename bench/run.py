@@ -71,6 +71,7 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 class Load:
     """What wrk measured of one load."""
 
+    requests: int
     requests_per_second: float
     p50_ms: float
     p99_ms: float
@@ -96,12 +97,19 @@ def wrk(url: str, seconds: int, connections: int, *extra: str) -> Load:
     refused = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     timeouts = re.search(r"timeout (\d+)", output)
     return Load(
+        requests=int(re.search(r"(\d+) requests in", output)[1]),
         requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1]),
         p50_ms=_ms(percentile["50"]),
         p99_ms=_ms(percentile["99"]),
         refused=int(refused[1]) if refused else 0,
         timeouts=int(timeouts[1]) if timeouts else 0,
     )
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time a process has used so far, its threads' included (user and system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int, field: str) -> int:
@@ -265,7 +273,7 @@ def _rate(figure: Load | float) -> float:
     return figure.requests_per_second if isinstance(figure, Load) else figure
 
 
-def _ratios(rows: dict[str, Any], load: str, floor: str, of: Callable[[Any], float]) -> str:
+def ratios(rows: dict[str, Any], load: str, floor: str, of: Callable[[Any], float]) -> str:
     """The median of the rounds' ratios, and their range."""
     ratios = sorted(of(a) / of(b) for a, b in zip(rows[load], rows[floor], strict=True))
     if len(ratios) == 1:
@@ -276,6 +284,7 @@ def _ratios(rows: dict[str, Any], load: str, floor: str, of: Callable[[Any], flo
 def _median_load(loads: list[Load]) -> Load:
     """Each figure's median over the rounds."""
     return Load(
+        requests=sum(load.requests for load in loads),
         requests_per_second=statistics.median(load.requests_per_second for load in loads),
         p50_ms=statistics.median(load.p50_ms for load in loads),
         p99_ms=statistics.median(load.p99_ms for load in loads),
@@ -307,19 +316,19 @@ def print_table(rows: dict[str, Any], database: str, rounds: int) -> None:
         "`/health/live`",
         _median_load(rows["live"]),
         "bare: req/s; p99",
-        f"{_ratios(rows, 'live', 'bare', _rate)}; {_ratios(rows, 'live', 'bare', p99)}",
+        f"{ratios(rows, 'live', 'bare', _rate)}; {ratios(rows, 'live', 'bare', p99)}",
     )
     line(
         "`GET /users/me` (signed in)",
         _median_load(rows["me"]),
         "`SELECT 1`: req/s",
-        _ratios(rows, "me", "select_1", _rate),
+        ratios(rows, "me", "select_1", _rate),
     )
     line(
         "login",
         _median_load(rows["login"]),
         f"Argon2id floor: {statistics.median(rows['hash_floor']):.0f} verifies/s",
-        _ratios(rows, "login", "hash_floor", _rate),
+        ratios(rows, "login", "hash_floor", _rate),
     )
     line(
         "`/health/live` during a login storm (8 conn.)",
