@@ -162,6 +162,11 @@ def test_compose_file_is_sound(projects: Projects, variant: Variant) -> None:
     driver = SERVICE_DRIVERS[variant.database]
     assert services["api"]["environment"]["DATABASE_URL"].startswith(f"{driver}://")
     assert services["migrate"]["command"] == ["alembic", "upgrade", "heads"]
+    if variant.metrics and variant.celery:
+        # The prefork pool's counts reach the scrape only through a directory of their own.
+        worker = services["worker"]["environment"]
+        assert worker["PROMETHEUS_MULTIPROC_DIR"]
+        assert worker["METRICS_PORT"] == services["api"]["environment"]["METRICS_PORT"]
 
 
 def test_dockerfile_is_multi_stage_non_root_with_a_health_check(
