@@ -6,7 +6,9 @@ renders; each variant's README names files of that variant. Paths are read from 
 spans and blocks), where a reader copies them from.
 """
 
+import os
 import re
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -120,6 +122,28 @@ def _unknown_commands(project: Project, texts: Iterable[str], *, template: bool)
         if exists == "False" and not (template and _in_the_template(module))
     ]
     return unknown
+
+
+def test_the_docs_site_builds_strictly(tmp_path: Path) -> None:
+    """mkdocs.yml is strict: a link to a missing page or anchor, or a page left out of the
+    navigation, fails the build."""
+    # Material's notice about MkDocs 2 goes to the terminal on every build; the build's own
+    # warnings are what strict mode counts.
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    run(
+        sys.executable,
+        "-m",
+        "mkdocs",
+        "build",
+        "--strict",
+        "--site-dir",
+        tmp_path,
+        cwd=TEMPLATE_ROOT,
+        env=env,
+    )
+
+    assert (tmp_path / "index.html").is_file()
+    assert (tmp_path / "testing" / "index.html").is_file()
 
 
 ALL_ON = next(param for param in variant_params() if param.id == "pg-celery-2fa-teams")
