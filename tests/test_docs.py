@@ -98,6 +98,11 @@ def _in_the_template(module: str) -> bool:
     return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
 
 
+def _template_has(tool: str) -> bool:
+    """Whether the template's own environment, where these tests run, has `tool`."""
+    return Path(sys.executable).with_name(tool).exists()
+
+
 def _unknown_commands(project: Project, texts: Iterable[str], *, template: bool) -> list[str]:
     """Each `uv run` command of `texts` whose tool, module or CLI command the project lacks (nor,
     with `template`, the template's own environment: its pages show commands of both)."""
@@ -110,7 +115,7 @@ def _unknown_commands(project: Project, texts: Iterable[str], *, template: bool)
     modules: dict[str, str] = {}
     for command in commands:
         tool, *args = command.replace("<package>", PACKAGE).split()
-        if not project.bin(tool).exists():
+        if not (project.bin(tool).exists() or (template and _template_has(tool))):
             unknown.append(f"{command}: no {tool} in the project's environment")
         elif tool == slug and re.fullmatch("[a-z-]+", args[0]) and args[0] not in cli_help:
             unknown.append(f"{command}: the CLI has no command {args[0]}")
