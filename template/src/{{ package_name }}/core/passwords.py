@@ -9,6 +9,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from pwdlib import PasswordHash
+from pwdlib.exceptions import HashVerificationError
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
 
@@ -40,8 +41,9 @@ async def hash_password(password: str) -> str:
 def _verify_and_update(password: str, password_hash: str) -> tuple[bool, str | None]:
     try:
         return _password_hash.verify_and_update(password, password_hash)
-    except ValueError:
-        # bcrypt refuses passwords over 72 bytes instead of truncating them: no match.
+    except HashVerificationError:
+        # A hash that cannot be checked against this password: bcrypt refuses passwords over
+        # 72 bytes instead of truncating them. No match, never a 500.
         return False, None
 
 
