@@ -1,5 +1,5 @@
-"""Docs tier: every file a document names exists, and every `uv run` command it shows runs a tool,
-a module or a CLI command the project has.
+"""Docs tier: every file a document names exists, every `uv run` command it shows runs a tool,
+a module or a CLI command the project has, and every `make` job it names is a job of its Makefile.
 
 The template's own pages (README.md, docs/) name files of the template and of a service it
 renders; each variant's README names files of that variant. Paths are read from code (inline
@@ -35,6 +35,8 @@ PACKAGE_PLACEHOLDERS = ("<package>", "{{ package_name }}")
 CODE = re.compile(r"```[^\n]*\n(.*?)```|`([^`\n]+)`", re.DOTALL)
 PATH = re.compile(r"(?<![\w/.:<{%-])(\.?[\w-]+(?:/[\w.<>{}*-]+)+/?)")
 UV_RUN = re.compile(r"uv run (?!--)(\S+)(.*)")
+#: A job of the generated project's Makefile, at the start of a code span or a block's line.
+MAKE_JOB = re.compile(r"^\s*make ([a-z][\w-]*)", re.MULTILINE)
 #: Prints each module named on its command line, and whether it can be imported.
 FIND_MODULES = """import importlib.util, sys
 for name in sys.argv[1:]:
@@ -129,6 +131,14 @@ def _unknown_commands(project: Project, texts: Iterable[str], *, template: bool)
     return unknown
 
 
+def _unknown_jobs(project: Project, text: str) -> list[str]:
+    """Each `make <job>` of `text` that the project's Makefile does not list in `make help`."""
+    named = {job for code in _code(text) for job in MAKE_JOB.findall(code)}
+    assert named, "no `make` job was found: the pattern no longer matches the docs"
+    listed = run("make", "help", cwd=project.path).stdout
+    return sorted(job for job in named if f"  make {job} " not in listed)
+
+
 def test_the_docs_site_builds_strictly(tmp_path: Path) -> None:
     """mkdocs.yml is strict: a link to a missing page or anchor, or a page left out of the
     navigation, fails the build."""
@@ -178,3 +188,4 @@ def test_the_readme_names_only_files_and_commands_that_exist(
     assert f"src/{PACKAGE}/domains.py" in named, "the path pattern misses"
     assert _missing(named, [project.path]) == []
     assert _unknown_commands(project, [readme], template=False) == []
+    assert _unknown_jobs(project, readme) == []

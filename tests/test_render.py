@@ -14,6 +14,7 @@ from .conftest import (
     Projects,
     Variant,
     feature_traces,
+    project_env,
     run,
     variant_params,
 )
@@ -88,28 +89,36 @@ def test_the_env_file_has_a_fresh_secret_and_is_ignored(
         assert keys == []
 
 
-def test_ruff_finds_nothing_and_the_code_is_formatted(projects: Projects, variant: Variant) -> None:
+def test_make_lint_runs_ruff_the_format_strict_mypy_and_the_layers(
+    projects: Projects, variant: Variant
+) -> None:
+    """The checks CI runs, through the task runner the README gives: both are proved at once."""
     project = projects.get(variant)
-    ruff = project.bin("ruff")
+    project.bin("ruff")  # the virtualenv, synced with the variant's Python before `uv run`
 
-    run(ruff, "check", ".", cwd=project.path)
-    run(ruff, "format", "--check", ".", cwd=project.path)
+    result = run("make", "lint", cwd=project.path, env=project_env())
+
+    assert "All checks passed!" in result.stdout  # ruff check
+    assert "already formatted" in result.stdout  # ruff format --check
+    assert "Success: no issues found" in result.stdout  # mypy
+    assert "0 broken" in result.stdout  # lint-imports: core never imports a feature
 
 
-def test_mypy_strict_passes(projects: Projects, variant: Variant) -> None:
+def test_make_help_lists_every_job_and_each_runs_a_command(
+    projects: Projects, variant: Variant
+) -> None:
     project = projects.get(variant)
+    makefile = (project.path / "Makefile").read_text()
+    [phony] = re.findall(r"^\.PHONY: (.*)$", makefile, re.MULTILINE)
 
-    result = run(project.bin("mypy"), cwd=project.path)
+    listed = run("make", "help", cwd=project.path).stdout
+    jobs = re.findall(r"^  make (\S+) ", listed, re.MULTILINE)
 
-    assert "Success: no issues found" in result.stdout
-
-
-def test_core_never_imports_a_feature(projects: Projects, variant: Variant) -> None:
-    project = projects.get(variant)
-
-    result = run(project.bin("lint-imports"), cwd=project.path)
-
-    assert "0 broken" in result.stdout
+    assert jobs == phony.split()
+    assert {"setup", "test", "lint", "run", "migrate"} <= set(jobs)
+    assert ("worker" in jobs) == variant.celery
+    for job in jobs:
+        assert run("make", "-n", job, cwd=project.path).stdout.strip(), job
 
 
 def test_every_module_imports(projects: Projects, variant: Variant) -> None:
