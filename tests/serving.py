@@ -55,3 +55,31 @@ def serving(
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@contextmanager
+def celery_worker(
+    celery: Path, app: str, *, cwd: Path, env: dict[str, str], log: Path
+) -> Iterator[int]:
+    """A Celery worker started as a rendered service's README says, until the block ends: its
+    pid, once it reports itself ready. Its output goes to `log`."""
+    with log.open("w") as output:
+        worker = subprocess.Popen(
+            # Celery's plain command, as the README gives it: no --queues.
+            [celery, "-A", app, "worker", "--pool=solo", "--loglevel=INFO"],
+            cwd=cwd,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        while " ready." not in log.read_text():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                msg = f"the worker did not start:\n{log.read_text()}"
+                raise RuntimeError(msg)
+            time.sleep(0.2)
+        yield worker.pid
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)

@@ -1,71 +1,31 @@
 """Smoke tier: a rendered service, run as its README says, serves its accounts end to end."""
 
-import re
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from redis import Redis
 
 from .conftest import BASE_ANSWERS, PACKAGE, Project, Variant, project_env, render, run
+from .mail import Inbox, catching_mail
 from .services import throwaway_database
-from .serving import free_port, serving
+from .serving import celery_worker, serving
 from .tcp_proxy import TcpProxy
 
 EMAIL, PASSWORD = "admin@example.com", "a long admin password"
 API = "/api/v1"
 
 
-class _Inbox:
-    """What an SMTP server on a free port received: the local mail catcher of the README."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.texts: list[str] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = message_from_bytes(envelope.original_content, policy=policy.default)
-        self.texts.append(message.get_body(preferencelist=("plain",)).get_content())
-        return "250 OK"
-
-    def code(self) -> str:
-        """The code of the newest mail that has one, read as a person would; mail goes out
-        after the response, so it may take a moment."""
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            for text in reversed(self.texts):
-                if match := re.search(r"\b\d{8}\b", text):
-                    self.texts.clear()
-                    return match.group()
-            time.sleep(0.05)
-        pytest.fail("no mail with a code arrived")
-
-
-@contextmanager
-def _catching_mail() -> Iterator[_Inbox]:
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
-    controller.start()
-    try:
-        yield inbox
-    finally:
-        controller.stop()
-
-
 def _bearer(pair: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {pair['access_token']}"}
 
 
-def _a_newcomers_account(client: httpx.Client, inbox: _Inbox) -> None:
+def _a_newcomers_account(client: httpx.Client, inbox: Inbox) -> None:
     """The README's walk-through: register, verify, sign in, refresh, passwords, sign out."""
     ada, first, second, third = (
         "ada@example.com",
@@ -104,35 +64,6 @@ def _a_newcomers_account(client: httpx.Client, inbox: _Inbox) -> None:
 
 
 @contextmanager
-def _working(project: Project, env: dict[str, str]) -> Iterator[None]:
-    """A Celery worker, started as the README says, until it reports itself ready."""
-    log = project.path / "worker.log"
-    with log.open("w") as output:
-        worker = subprocess.Popen(
-            [
-                project.bin("celery"),
-                *("-A", f"{PACKAGE}.worker.app", "worker", "--pool=solo"),
-                # Celery's plain command, as the README gives it: no --queues.
-                "--loglevel=INFO",
-            ],
-            cwd=project.path,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while " ready." not in log.read_text():
-            if worker.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the worker did not start:\n{log.read_text()}")
-            time.sleep(0.2)
-        yield
-    finally:
-        worker.terminate()
-        worker.wait(timeout=10)
-
-
-@contextmanager
 def _serving(project: Project, env: dict[str, str]) -> Iterator[httpx.Client]:
     """The service as the README starts it, and a client of it."""
     app, log = f"{PACKAGE}.main:app", project.path / "uvicorn.log"
@@ -168,7 +99,7 @@ def test_the_service_serves_accounts_end_to_end_and_ready_follows_redis(
 
     with (
         throwaway_database(database, f"tpl_smoke_{database}") as database_url,
-        _catching_mail() as inbox,
+        catching_mail() as inbox,
     ):
         env = project_env(
             DATABASE_URL=database_url,
@@ -188,7 +119,14 @@ def test_the_service_serves_accounts_end_to_end_and_ready_follows_redis(
         )
         assert f"Created superuser {EMAIL}." in created.stdout
 
-        with _working(project, env), _serving(project, env) as client:
+        worker = celery_worker(
+            project.bin("celery"),
+            f"{PACKAGE}.worker.app",
+            cwd=path,
+            env=env,
+            log=path / "worker.log",
+        )
+        with worker, _serving(project, env) as client:
             ready = client.get("/health/ready")
             login = client.post(
                 "/api/v1/auth/login", data={"username": EMAIL, "password": PASSWORD}
