@@ -13,6 +13,7 @@ from ..core.dependencies import (
     SettingsDep,
 )
 from ..core.openapi import raises
+from ..core.passwords import hash_password
 from ..core.tokens import InvalidTokenError
 from ..users.dependencies import AccessClaims, CurrentUser, PasswordAttempt
 from ..users.lifecycle import AccountLifeDep
@@ -56,10 +57,12 @@ async def register(
     later: AfterResponseDep,
 ) -> Accepted:
     """Create an account; answered before the address is looked up, the same whether or not it
-    was free (only the password policy, which does not depend on it, is checked first)."""
+    was free (only what does not depend on it comes first: the password policy, and the hash,
+    whose cost holds the answer back as the work it promises does)."""
     registration = attempt.registration
     check_password_policy(settings, registration.password, registration.email)
-    later.run(service.register, life, registration, attempt.may_notify_owner)
+    password_hash = await hash_password(registration.password)
+    later.run(service.register, life, registration, password_hash, attempt.may_notify_owner)
     return CHECK_YOUR_INBOX
 
 

@@ -75,14 +75,16 @@ async def create_user(
     full_name: str | None = None,
     is_superuser: bool = False,
     is_verified: bool = False,
+    password_hash: str | None = None,
 ) -> User:
+    """A new account; `password_hash`, when given, is the password's hash made beforehand."""
     users = UserRepository(db)
     if await users.get_by_email(email) is not None:
         raise EmailTakenError
     check_password_policy(settings, password, email)
     user = User(
         email=normalize_email(email),
-        password_hash=await hash_password(password),
+        password_hash=password_hash or await hash_password(password),
         full_name=full_name,
         is_superuser=is_superuser,
         is_verified=is_verified,
