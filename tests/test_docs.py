@@ -26,7 +26,10 @@ from .conftest import (
 )
 
 #: Where a named path may start: the template's top level and a rendered service's.
-ROOTS = {".ci", ".github", "bench", "docs", "hooks", "migrations", "src", "template", "tests"}
+ROOTS = {
+    *(".ci", ".github", "bench", "deploy", "docs", "hooks", "includes", "migrations", "src"),
+    *("template", "tests"),
+}
 #: Domains the docs invent to show how a service grows its own: their files are examples.
 EXAMPLE_DOMAINS = {"billing", "orders", "projects", "reports"}
 #: How the template's pages write the package of a rendered service.
