@@ -73,8 +73,8 @@ def kubectl() -> str:
     if path is None:
         pytest.exit(
             "kubectl is not on PATH: the Kubernetes tier (tests/test_kubernetes.py) builds the "
-            "manifests with `kubectl kustomize`; install kubectl 1.27 or newer, or deselect "
-            "the tier.",
+            "manifests with `kubectl kustomize`; install kubectl 1.32 or newer (its kustomize "
+            "is built in), or deselect the tier.",
             returncode=3,
         )
     return path
