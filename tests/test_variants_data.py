@@ -2,6 +2,8 @@
 
 import itertools
 
+import pytest
+
 from .conftest import FEATURES, VARIANTS
 
 
@@ -22,3 +24,15 @@ def test_both_python_versions_meet_every_toggle_value() -> None:
         for value in {getattr(variant, attribute) for variant in VARIANTS}:
             pythons = {v.python_version for v in VARIANTS if getattr(v, attribute) == value}
             assert pythons == {"3.12", "3.13"}, (attribute, value)
+
+
+@pytest.mark.xdist_group("one-worker")
+def test_xdist_sends_a_group_to_one_worker(request: pytest.FixtureRequest) -> None:
+    """A variant's tests share its render and virtualenv only if `--dist loadgroup` keeps them on
+    one worker, which it does by adding the group to their ids; where it cannot (pytest 9.2 with
+    pytest-xdist 3.8), every worker renders every variant again, and tiers that share a
+    database by name collide."""
+    if not hasattr(request.config, "workerinput"):
+        pytest.skip("run without xdist workers: nothing to keep together")
+
+    assert request.node.nodeid.endswith("@one-worker")
