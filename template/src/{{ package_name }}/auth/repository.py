@@ -5,25 +5,17 @@ Flushes, never commits: the request owns the transaction.
 
 import uuid
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, delete, select, update
 
 from ..core.cleanup import Expired
 from ..core.config import Settings
 from ..core.db import utcnow
+from ..core.repository import Repository
 from .models import OneTimeCode, RefreshToken
 
 
-def _rowcount(result: object) -> int:
-    return cast(CursorResult[Any], result).rowcount
-
-
-class RefreshTokenRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class RefreshTokenRepository(Repository):
     async def add(self, token: RefreshToken) -> None:
         self.db.add(token)
         await self.db.flush()
@@ -49,7 +41,7 @@ class RefreshTokenRepository:
             )
             .values(used_at=now)
         )
-        return _rowcount(claimed) == 1
+        return self._rowcount(claimed) == 1
 
     async def get_locked(self, token_id: uuid.UUID) -> RefreshToken | None:
         """The token as the database holds it now, locked until the transaction ends."""
@@ -93,10 +85,7 @@ class RefreshTokenRepository:
         )
 
 
-class OneTimeCodeRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class OneTimeCodeRepository(Repository):
     @staticmethod
     def _of(user_id: uuid.UUID, purpose: str) -> tuple[ColumnElement[bool], ...]:
         return (OneTimeCode.user_id == user_id, OneTimeCode.purpose == purpose)
@@ -132,7 +121,7 @@ class OneTimeCodeRepository:
             .with_for_update()
             .execution_options(populate_existing=True)
         )
-        return code if _rowcount(counted) == 1 else None
+        return code if self._rowcount(counted) == 1 else None
 
     async def delete(self, code: OneTimeCode) -> None:
         await self.db.delete(code)

@@ -5,8 +5,8 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, RowMapping, Select, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..core.repository import Repository
 from .identity import normalize_email
 from .models import User
 
@@ -27,10 +27,7 @@ def _signed_in_profile(columns: tuple[ColumnElement[Any], ...]) -> Select[Any]:
     return select(*columns).where(*_SIGNED_IN)
 
 
-class UserRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class UserRepository(Repository):
     async def get(self, user_id: uuid.UUID) -> User | None:
         return await self.db.get(User, user_id)
 

@@ -4,12 +4,10 @@ feature's SQL is here. Flushes, never commits: the request owns the transaction.
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     ColumnExpressionArgument,
-    CursorResult,
     Row,
     and_,
     bindparam,
@@ -19,18 +17,14 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from ..core.cleanup import Expired
 from ..core.config import Settings
+from ..core.repository import Repository
 from ..users.models import User
 from .models import CurrentTeam, Invitation, Membership, Team
 from .permissions import Role
-
-
-def _rowcount(result: object) -> int:
-    return cast(CursorResult[Any], result).rowcount
 
 
 def _current_team_id(user_id: ColumnExpressionArgument[uuid.UUID]) -> ColumnElement[uuid.UUID]:
@@ -48,10 +42,7 @@ _CURRENT_TEAM_ID = select(_current_team_id(bindparam("user_id")))
 CURRENT_TEAM_ID_OF_USER = _current_team_id(User.id).label("current_team_id")
 
 
-class TeamRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class TeamRepository(Repository):
     async def add(self, team: Team, owner_id: uuid.UUID) -> Team:
         """A new team, with its owner's membership."""
         self.db.add(team)
@@ -169,10 +160,7 @@ class TeamRepository:
             await self.db.execute(delete(Team).where(Team.id.in_(team_ids)))
 
 
-class InvitationRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class InvitationRepository(Repository):
     async def add(self, invitation: Invitation) -> bool:
         """Store it; False when the team already has a pending invitation for the address."""
         try:
@@ -212,7 +200,7 @@ class InvitationRepository:
         claimed = await self.db.execute(
             delete(Invitation).where(Invitation.id == invitation_id, Invitation.expires_at > now)
         )
-        return _rowcount(claimed) == 1
+        return self._rowcount(claimed) == 1
 
     async def revoke(self, team_id: uuid.UUID, invitation_id: uuid.UUID) -> bool:
         """Delete the team's invitation, atomically: of a revocation and an acceptance racing
@@ -220,7 +208,7 @@ class InvitationRepository:
         revoked = await self.db.execute(
             delete(Invitation).where(Invitation.id == invitation_id, Invitation.team_id == team_id)
         )
-        return _rowcount(revoked) == 1
+        return self._rowcount(revoked) == 1
 
 
 def expired_invitations(settings: Settings, now: datetime) -> list[Expired]:

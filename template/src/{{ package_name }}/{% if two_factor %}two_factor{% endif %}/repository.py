@@ -8,24 +8,16 @@ Flushes, never commits: the request owns the transaction.
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, func, or_, select, update
 
 from ..core.cleanup import Expired
 from ..core.config import Settings
+from ..core.repository import Repository
 from .models import BackupCode, SignInChallengeRecord, TotpCredential
 
 
-def _rowcount(result: object) -> int:
-    return cast(CursorResult[Any], result).rowcount
-
-
-class TwoFactorRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class TwoFactorRepository(Repository):
     # The authenticator.
 
     async def credential(self, user_id: uuid.UUID) -> TotpCredential | None:
@@ -62,7 +54,7 @@ class TwoFactorRepository:
             )
             .values(last_used_step=step)
         )
-        return _rowcount(claimed) == 1
+        return self._rowcount(claimed) == 1
 
     async def all_credentials(self) -> Sequence[TotpCredential]:
         return (await self.db.scalars(select(TotpCredential))).all()
@@ -93,7 +85,7 @@ class TwoFactorRepository:
             )
             .values(used_at=now)
         )
-        return _rowcount(claimed) == 1
+        return self._rowcount(claimed) == 1
 
     async def backup_codes_left(self, user_id: uuid.UUID) -> int:
         left = await self.db.scalar(
@@ -125,7 +117,7 @@ class TwoFactorRepository:
             )
             .values(attempts=SignInChallengeRecord.attempts + 1)
         )
-        if _rowcount(counted) != 1:
+        if self._rowcount(counted) != 1:
             return None
         # A locking read: a plain one, on MySQL, would answer from the transaction's snapshot,
         # without the tries concurrent requests counted since.
@@ -141,7 +133,7 @@ class TwoFactorRepository:
             )
             .values(used_at=now)
         )
-        return _rowcount(spent) == 1
+        return self._rowcount(spent) == 1
 
 
 def expired_two_factor_rows(settings: Settings, now: datetime) -> list[Expired]:
