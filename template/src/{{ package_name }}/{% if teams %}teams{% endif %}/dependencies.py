@@ -12,14 +12,9 @@ from fastapi import Depends
 from ..core.dependencies import DbDep, SettingsDep, ThrottleDep
 from ..core.openapi import raises
 from ..users.dependencies import CurrentUser
+from .errors import PermissionDeniedError, TeamNotFoundError
 from .permissions import Permission, can
-from .service import (
-    Member,
-    PermissionDeniedError,
-    TeamNotFoundError,
-    find_current_member,
-    find_member,
-)
+from .service import Member, find_current_member, find_member
 
 
 @raises(TeamNotFoundError)

@@ -19,19 +19,7 @@ from .dependencies import (
     Updater,
     invitation_attempt,
 )
-from .repository import CURRENT_TEAM_ID_OF_USER
-from .schemas import (
-    CurrentTeamProfile,
-    InvitationAccept,
-    InvitationCreate,
-    InvitationRead,
-    MemberRead,
-    OwnershipTransfer,
-    RoleChange,
-    TeamFields,
-    TeamRead,
-)
-from .service import (
+from .errors import (
     AlreadyInvitedError,
     AlreadyMemberError,
     AlreadyOwnerError,
@@ -44,6 +32,18 @@ from .service import (
     PermissionDeniedError,
     PersonalTeamError,
     WrongInviteeError,
+)
+from .repository import CURRENT_TEAM_ID_OF_USER
+from .schemas import (
+    CurrentTeamProfile,
+    InvitationAccept,
+    InvitationCreate,
+    InvitationRead,
+    MemberRead,
+    OwnershipTransfer,
+    RoleChange,
+    TeamFields,
+    TeamRead,
 )
 
 router = APIRouter(tags=["teams"])
