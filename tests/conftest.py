@@ -55,6 +55,28 @@ class Variant:
 VARIANTS = [Variant(**row) for row in json.loads(VARIANTS_FILE.read_text())]
 
 
+#: Every rate limit of the all-on variant, by its setting's name after `RATE_LIMIT_`.
+RATE_LIMITS = (
+    "LOGIN_PER_IP",
+    "LOGIN_PER_EMAIL",
+    "REGISTER_PER_IP",
+    "PASSWORD_FORGOT_PER_EMAIL",
+    "VERIFICATION_RESEND_PER_EMAIL",
+    "CODE_PER_IP",
+    "TWO_FACTOR_PER_CHALLENGE",
+    "TWO_FACTOR_CODES_PER_ACCOUNT",
+    "TWO_FACTOR_SETUP_PER_ACCOUNT",
+    "INVITATIONS_PER_USER",
+)
+
+
+def wide_open_limits(*, keeping: Iterable[str] = ()) -> dict[str, str]:
+    """Settings that open every rate limit but those `keeping` names, for tiers whose requests
+    must reach the handlers, not a 429."""
+    kept = set(keeping)
+    return {f"RATE_LIMIT_{limit}": "100000/minute" for limit in RATE_LIMITS if limit not in kept}
+
+
 #: The coverage a variant's own suite must reach, in the suite and update tiers.
 COVERAGE_GATE = 90
 

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from .conftest import PACKAGE, VARIANTS, Projects, Variant, project_env, run
+from .conftest import PACKAGE, VARIANTS, Projects, Variant, project_env, run, wide_open_limits
 from .services import throwaway_database
 from .serving import free_port, serving
 
@@ -51,20 +51,6 @@ CHECKS = [
 #: Operations that end the signed-in session whatever they are sent: after one of them every
 #: other operation would only meet 401s. The suites test them; here they would blind the tier.
 SESSION_ENDING = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/logout-all")}
-#: Every limit wide open: a generated request should reach its handler, not a 429.
-WIDE_OPEN = "100000/minute"
-RATE_LIMITS = (
-    "LOGIN_PER_IP",
-    "LOGIN_PER_EMAIL",
-    "REGISTER_PER_IP",
-    "PASSWORD_FORGOT_PER_EMAIL",
-    "VERIFICATION_RESEND_PER_EMAIL",
-    "CODE_PER_IP",
-    "TWO_FACTOR_PER_CHALLENGE",
-    "TWO_FACTOR_CODES_PER_ACCOUNT",
-    "TWO_FACTOR_SETUP_PER_ACCOUNT",
-    "INVITATIONS_PER_USER",
-)
 
 
 def _fuzz(case_strategy: Any, call: Callable[[Case], None]) -> None:
@@ -145,7 +131,7 @@ def test_generated_requests_meet_only_documented_answers(
             SMTP_HOST="127.0.0.1",
             SMTP_PORT=str(free_port()),
             LOG_LEVEL="WARNING",
-            **{f"RATE_LIMIT_{limit}": WIDE_OPEN for limit in RATE_LIMITS},
+            **wide_open_limits(),
         )
         run(project.bin("alembic"), "upgrade", "heads", cwd=project.path, env=env)
         run(

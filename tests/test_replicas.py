@@ -29,7 +29,7 @@ import pyotp
 import pytest
 from redis import Redis
 
-from .conftest import PACKAGE, VARIANTS, Projects, project_env, run
+from .conftest import PACKAGE, VARIANTS, Projects, project_env, run, wide_open_limits
 from .mail import Inbox, catching_mail
 from .services import POSTGRES_URL, throwaway_database
 from .serving import START_SECONDS, celery_worker, free_port
@@ -42,18 +42,6 @@ PASSWORD = "a long replicated passphrase"
 REPLICAS = ("r1", "r2")
 #: Wrong passwords one account may send; the tier's one limit that is not wide open.
 PASSWORD_GUESSES = 4
-WIDE_OPEN = "100000/minute"
-RATE_LIMITS = (
-    "LOGIN_PER_IP",
-    "REGISTER_PER_IP",
-    "PASSWORD_FORGOT_PER_EMAIL",
-    "VERIFICATION_RESEND_PER_EMAIL",
-    "CODE_PER_IP",
-    "TWO_FACTOR_PER_CHALLENGE",
-    "TWO_FACTOR_CODES_PER_ACCOUNT",
-    "TWO_FACTOR_SETUP_PER_ACCOUNT",
-    "INVITATIONS_PER_USER",
-)
 
 pytestmark = [pytest.mark.usefixtures("services"), pytest.mark.xdist_group(VARIANT.id)]
 
@@ -216,7 +204,7 @@ def cluster(
             WEB_CONCURRENCY="1",
             GRACEFUL_SHUTDOWN_SECONDS="5",
             RATE_LIMIT_LOGIN_PER_EMAIL=f"{PASSWORD_GUESSES} per 5 minutes",
-            **{f"RATE_LIMIT_{limit}": WIDE_OPEN for limit in RATE_LIMITS},
+            **wide_open_limits(keeping=["LOGIN_PER_EMAIL"]),
         )
         run(project.bin("alembic"), "upgrade", "heads", cwd=project.path, env=env)
         stack.enter_context(
