@@ -32,7 +32,7 @@ from redis import Redis
 from .conftest import PACKAGE, VARIANTS, Projects, project_env, run, wide_open_limits
 from .mail import Inbox, catching_mail
 from .services import POSTGRES_URL, throwaway_database
-from .serving import START_SECONDS, celery_worker, free_port
+from .serving import START_SECONDS, celery_worker, free_port, running
 
 VARIANT = next(variant for variant in VARIANTS if variant.id == "pg-celery-2fa-teams")
 DATABASE_PREFIX = os.environ.get("TEMPLATE_TEST_DATABASE_PREFIX", "tpl_")
@@ -169,18 +169,16 @@ def _balancing(haproxy: str, replicas: list[Replica], config: Path) -> Iterator[
         f"    server {replica.name} 127.0.0.1:{replica.port}" for replica in replicas
     )
     config.write_text(HAPROXY_CONFIG.format(port=port, servers=servers))
-    log = config.with_suffix(".log")
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [haproxy, "-db", "-f", config], stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        _wait_until(lambda: _answers(f"{base_url}/health/live"), process, "HAProxy")
+    base_url = f"http://127.0.0.1:{port}"
+    with running(
+        [haproxy, "-db", "-f", config],
+        cwd=config.parent,
+        env=dict(os.environ),
+        log=config.with_suffix(".log"),
+        ready=lambda: _answers(f"{base_url}/health/live"),
+        what="HAProxy",
+    ):
         yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
